@@ -1,0 +1,437 @@
+"""The Metrics V3 API's limits as data, and pure checks over them.
+
+One place for every rule about granularities, time ranges, bucket alignment and instants, so
+that the client (which turns a violation into ``QueryError``) and the emulator (which turns it
+into a 400/422 reply) can never disagree. Sources: the API reference §3.1–3.3, §3.5, §4.6, §8, §9.
+
+Bucket alignment (our choice where the docs are silent): the range start is snapped down to the
+granularity's unit (second, minute, hour, UTC midnight, Monday 00:00 UTC); buckets then start
+every ``step`` from there; the last one is clipped to the range end but keeps its start stamp.
+``ALL`` is one bucket stamped at the range start. Every datetime in and out is aware UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Literal, NamedTuple
+
+__all__ = [
+    "API_PREFIX",
+    "DEFAULT_LIMIT",
+    "HISTORICAL",
+    "HISTORICAL_MAX_DAYS",
+    "HISTORICAL_MAX_SPAN",
+    "HISTORICAL_RATE",
+    "HISTORICAL_RETENTION",
+    "MAX_LIMIT",
+    "MAX_METRICS",
+    "MAX_REPLY_BYTES",
+    "MINUTELY_MAX_SPAN",
+    "MINUTELY_RETENTION",
+    "PER_IP_RATE",
+    "REAL_TIME",
+    "REAL_TIME_DEFAULT_MINUTES",
+    "REAL_TIME_MAX_MINUTES",
+    "REAL_TIME_MAX_SPAN",
+    "REAL_TIME_RATE",
+    "WIDE_LIMIT_MAX_SPAN",
+    "Granularity",
+    "GranularityUnit",
+    "RangeViolation",
+    "RateLimit",
+    "Root",
+    "align_down",
+    "allowed_granularities",
+    "bucket_starts",
+    "check_window",
+    "days_window",
+    "default_granularity",
+    "format_instant",
+    "max_span",
+    "minutes_window",
+    "parse_granularity",
+    "parse_instant",
+    "to_kebab",
+    "to_snake",
+]
+
+Root = Literal["metrics", "real-time-metrics"]
+HISTORICAL: Root = "metrics"
+REAL_TIME: Root = "real-time-metrics"
+API_PREFIX = "/insights/3.0"
+
+MAX_METRICS = 12
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+HISTORICAL_MAX_DAYS = 90
+REAL_TIME_MAX_MINUTES = 15
+REAL_TIME_DEFAULT_MINUTES = 5
+
+HISTORICAL_MAX_SPAN = timedelta(days=90)
+HISTORICAL_RETENTION = timedelta(days=396)
+MINUTELY_RETENTION = timedelta(days=31)
+MINUTELY_MAX_SPAN = timedelta(hours=24)
+REAL_TIME_MAX_SPAN = timedelta(minutes=15)
+WIDE_LIMIT_MAX_SPAN = timedelta(hours=24)
+MAX_REPLY_BYTES = 5_700_000
+
+
+class RateLimit(NamedTuple):
+    """A request budget: at most ``requests`` per ``period`` seconds."""
+
+    requests: int
+    period: float
+
+
+HISTORICAL_RATE = RateLimit(400, 60.0)
+REAL_TIME_RATE = RateLimit(500, 60.0)
+PER_IP_RATE = RateLimit(3000, 300.0)
+
+GranularityUnit = Literal["second", "minute", "hour", "day", "week", "all"]
+
+_UNIT_BY_LETTER: dict[str, GranularityUnit] = {
+    "S": "second",
+    "M": "minute",
+    "H": "hour",
+    "D": "day",
+    "W": "week",
+}
+_STEP_BY_UNIT: dict[GranularityUnit, timedelta] = {
+    "second": timedelta(seconds=1),
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(weeks=1),
+}
+
+# Group-by caps of the minutely granularities: `PTnM` allows n hours, 24 at most (§3.3).
+_GROUPED_MINUTELY_HOURS = {
+    1: 1,
+    2: 2,
+    3: 3,
+    4: 4,
+    5: 5,
+    6: 6,
+    10: 10,
+    12: 12,
+    15: 15,
+    20: 20,
+    30: 24,
+}
+
+_HISTORICAL_GRANULARITIES: tuple[str, ...] = (
+    *(f"PT{n}M" for n in _GROUPED_MINUTELY_HOURS),
+    *(f"PT{n}H" for n in range(1, 24)),
+    *(f"P{n}D" for n in range(1, 31)),
+    *(f"P{n}W" for n in range(1, 11)),
+    "ALL",
+)
+_REAL_TIME_GRANULARITIES: tuple[str, ...] = (
+    *(f"PT{n}S" for n in range(10, 60)),
+    "PT1M",
+    "ALL",
+)
+# The same lists written compactly, for error messages.
+_ALLOWED_TEXT: dict[Root, str] = {
+    HISTORICAL: "PT1M, PT2M, PT3M, PT4M, PT5M, PT6M, PT10M, PT12M, PT15M, PT20M, PT30M, "
+    "PT1H..PT23H, P1D..P30D, P1W..P10W or ALL",
+    REAL_TIME: "PT10S..PT59S, PT1M or ALL",
+}
+
+_GRANULARITY_RE = re.compile(r"P(?:T(\d+)([SMH])|(\d+)([DW]))")
+
+
+@dataclass(frozen=True)
+class Granularity:
+    """A parsed granularity: canonical text, bucket step (``None`` for ALL) and unit."""
+
+    text: str
+    step: timedelta | None
+    unit: GranularityUnit
+
+
+class RangeViolation(NamedTuple):
+    """A broken time-range rule: the status the API answers (400 malformed, 422 outside limits)
+    and a message that says which limit, by how much, and what to do."""
+
+    status: int
+    message: str
+
+
+def allowed_granularities(root: Root) -> tuple[str, ...]:
+    """Every granularity the root accepts, in canonical text."""
+    return _HISTORICAL_GRANULARITIES if root == HISTORICAL else _REAL_TIME_GRANULARITIES
+
+
+def default_granularity(root: Root) -> str:
+    """The granularity the API uses when none is given: PT1H historical, PT1M real-time."""
+    return "PT1H" if root == HISTORICAL else "PT1M"
+
+
+def parse_granularity(text: str, root: Root) -> Granularity:
+    """Parse a granularity for ``root`` (case-insensitive); ValueError names the allowed values."""
+    canonical = text.strip().upper()
+    if canonical not in allowed_granularities(root):
+        raise ValueError(
+            f"granularity {text!r} is not valid for the {root} endpoints; "
+            f"use one of {_ALLOWED_TEXT[root]}"
+        )
+    if canonical == "ALL":
+        return Granularity(canonical, None, "all")
+    match = _GRANULARITY_RE.fullmatch(canonical)
+    if match is None:  # pragma: no cover - every allowed value matches by construction
+        raise AssertionError(canonical)
+    count, letter = (match[1], match[2]) if match[1] else (match[3], match[4])
+    unit = _UNIT_BY_LETTER[letter]
+    return Granularity(canonical, _STEP_BY_UNIT[unit] * int(count), unit)
+
+
+def max_span(
+    root: Root, granularity: Granularity, *, grouped: bool, limit: int | None
+) -> timedelta:
+    """The longest range one request may cover with these settings."""
+    if root == REAL_TIME:
+        return REAL_TIME_MAX_SPAN
+    span = HISTORICAL_MAX_SPAN
+    if granularity.unit == "minute":
+        span = _minutely_cap(granularity, grouped=grouped)
+    if limit is not None and limit > DEFAULT_LIMIT:
+        span = min(span, WIDE_LIMIT_MAX_SPAN)
+    return span
+
+
+def _minutely_cap(granularity: Granularity, *, grouped: bool) -> timedelta:
+    if not grouped or granularity.step is None:
+        return MINUTELY_MAX_SPAN
+    minutes = granularity.step // timedelta(minutes=1)
+    return timedelta(hours=_GROUPED_MINUTELY_HOURS[minutes])
+
+
+_FIX = "split the range into shorter requests or use pyconviva's bulk splitting"
+
+
+def check_window(
+    root: Root,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+    *,
+    grouped: bool,
+    limit: int | None,
+    now: datetime,
+) -> RangeViolation | None:
+    """The first rule the range [start, end) breaks at ``now``, or ``None`` when it is legal.
+
+    Real-time ranges may end in the future (the API accepts it); their length is counted up to
+    ``now``, since the start must be within the last 15 minutes anyway.
+    """
+    start, end, now = _utc(start), _utc(end), _utc(now)
+    shown = f"{format_instant(start)}..{format_instant(end)}"
+    if start >= end:
+        return RangeViolation(
+            400, f"the range {shown} is empty: the start must be before the end; swap or fix them"
+        )
+    if root == REAL_TIME:
+        return _check_real_time(start, end, now, shown)
+    return _check_historical(start, end, granularity, grouped=grouped, limit=limit, now=now)
+
+
+def _check_real_time(
+    start: datetime, end: datetime, now: datetime, shown: str
+) -> RangeViolation | None:
+    earliest = now - REAL_TIME_MAX_SPAN
+    if start < earliest:
+        return RangeViolation(
+            422,
+            f"the real-time range {shown} starts {_human(earliest - start)} before the earliest "
+            f"allowed start {format_instant(earliest)} (real-time data covers only the last "
+            f"{_human(REAL_TIME_MAX_SPAN)}); use a later start, or the historical endpoints "
+            "for older data",
+        )
+    span = min(end, now) - start
+    if span > REAL_TIME_MAX_SPAN:
+        return RangeViolation(
+            422,
+            f"the real-time range {shown} spans {_human(span)}, "
+            f"{_human(span - REAL_TIME_MAX_SPAN)} over the {_human(REAL_TIME_MAX_SPAN)} limit; "
+            "shorten it",
+        )
+    return None
+
+
+def _check_historical(
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+    *,
+    grouped: bool,
+    limit: int | None,
+    now: datetime,
+) -> RangeViolation | None:
+    shown = f"{format_instant(start)}..{format_instant(end)}"  # as in check_window's messages
+    earliest = now - HISTORICAL_RETENTION
+    if start < earliest:
+        return RangeViolation(
+            422,
+            f"the range {shown} starts {_human(earliest - start)} before the earliest allowed "
+            f"start {format_instant(earliest)} (historical data is kept for 13 months, "
+            f"{HISTORICAL_RETENTION.days} days); use a later start",
+        )
+    if granularity.unit == "minute":
+        earliest_minutely = now - MINUTELY_RETENTION
+        if start < earliest_minutely:
+            return RangeViolation(
+                422,
+                f"the range {shown} starts {_human(earliest_minutely - start)} before "
+                f"{format_instant(earliest_minutely)}, the earliest start for minutely granularity "
+                f"{granularity.text} (minutely data is kept for {MINUTELY_RETENTION.days} days); "
+                "use a later start or an hourly or coarser granularity",
+            )
+    span = end - start
+    allowed = max_span(HISTORICAL, granularity, grouped=grouped, limit=limit)
+    if span <= allowed:
+        return None
+    return RangeViolation(
+        422,
+        f"the range {shown} spans {_human(span)}, {_human(span - allowed)} over the "
+        f"{_human(allowed)} limit of {_span_reason(granularity, grouped=grouped, limit=limit)}; "
+        f"{_FIX}",
+    )
+
+
+def _span_reason(granularity: Granularity, *, grouped: bool, limit: int | None) -> str:
+    """Which rule set the span limit, in words. Minutely caps (24 h at most) are never looser
+    than the wide-limit cap, so they take precedence."""
+    if granularity.unit == "minute":
+        grouping = "with group-by" if grouped else "without group-by"
+        return f"minutely granularity {granularity.text} {grouping}"
+    if limit is not None and limit > DEFAULT_LIMIT:
+        return f"a group-by request with limit={limit} (over {DEFAULT_LIMIT})"
+    return "one historical request"
+
+
+def days_window(days: int, now: datetime) -> tuple[datetime, datetime]:
+    """The range ``days=N`` selects: N days back from ``now`` floored to the clock hour."""
+    end = _utc(now).replace(minute=0, second=0, microsecond=0)
+    return end - timedelta(days=days), end
+
+
+def minutes_window(minutes: int, now: datetime) -> tuple[datetime, datetime]:
+    """The range ``minutes=N`` selects: N minutes up to the end of the current minute."""
+    end = _utc(now).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return end - timedelta(minutes=minutes), end
+
+
+def align_down(t: datetime, granularity: Granularity) -> datetime:
+    """Snap ``t`` down to the granularity's unit (Monday 00:00 UTC for weeks; as is for ALL)."""
+    t = _utc(t)
+    unit = granularity.unit
+    if unit == "all":
+        return t
+    t = t.replace(microsecond=0)
+    if unit == "second":
+        return t
+    t = t.replace(second=0)
+    if unit == "minute":
+        return t
+    t = t.replace(minute=0)
+    if unit == "hour":
+        return t
+    t = t.replace(hour=0)
+    if unit == "day":
+        return t
+    return t - timedelta(days=t.weekday())
+
+
+def bucket_starts(start: datetime, end: datetime, granularity: Granularity) -> list[datetime]:
+    """Start stamps of the buckets covering [start, end), per the module's alignment rule."""
+    start, end = _utc(start), _utc(end)
+    if start >= end:
+        return []
+    if granularity.step is None:
+        return [start]
+    stamps = []
+    t = align_down(start, granularity)
+    while t < end:
+        stamps.append(t)
+        t += granularity.step
+    return stamps
+
+
+_INSTANT_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"([Zz]|[+-]\d{2}:?\d{2})?)?"
+)
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO 8601 instant as the API accepts it (§3.1): ``Z``, an offset, no zone (UTC),
+    fractional seconds, or a date alone (UTC midnight). Returns aware UTC; ValueError otherwise."""
+    match = _INSTANT_RE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 instant; use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS, "
+            "YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS+HH:MM"
+        )
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        parsed = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micros,
+            tzinfo=_zone(zone),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid date or time: {exc}") from exc
+    return parsed.astimezone(timezone.utc)
+
+
+def _zone(text: str | None) -> timezone:
+    if text is None or text in "Zz":
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return timezone(sign * offset)
+
+
+def format_instant(t: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC (naive means UTC; sub-second digits are dropped)."""
+    return _utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_snake(name: str) -> str:
+    """``device-name`` -> ``device_name`` (the query-parameter and response-key spelling)."""
+    return name.replace("-", "_")
+
+
+def to_kebab(name: str) -> str:
+    """``device_name`` -> ``device-name`` (the path spelling)."""
+    return name.replace("_", "-")
+
+
+def _utc(t: datetime) -> datetime:
+    """Aware UTC: naive datetimes are taken as UTC, aware ones converted."""
+    if t.tzinfo is None:
+        return t.replace(tzinfo=timezone.utc)
+    return t.astimezone(timezone.utc)
+
+
+def _human(delta: timedelta) -> str:
+    """A duration in words, largest units first: ``3 days 4 hours``, ``90 seconds`` -> ``1 minute
+    30 seconds``."""
+    seconds = int(delta.total_seconds())
+    parts = []
+    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+    return " ".join(parts) or "less than a second"
