@@ -1,0 +1,175 @@
+"""Output formats of the command line, and files written so that an interruption leaves none.
+
+Everything here returns text or writes files; the command module decides where text goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from pyconviva._exceptions import MissingDependencyError
+from pyconviva._rules import format_instant
+
+__all__ = [
+    "FORMATS",
+    "Tabular",
+    "atomic_path",
+    "choose_format",
+    "csv_text",
+    "json_text",
+    "jsonl_text",
+    "rich_table",
+    "rows_to_parquet",
+]
+
+FORMATS = ("table", "csv", "json", "jsonl", "parquet")
+_FORMAT_BY_SUFFIX = {
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Tabular:
+    """What a command has to show, in the shapes the formats need.
+
+    ``rows`` feed the table, CSV and JSON Lines; ``document`` is what ``--format json`` writes
+    (the API's reply as it came); ``write_parquet`` writes the rows' frame to a path.
+    """
+
+    rows: Sequence[Row]
+    document: Any
+    write_parquet: Callable[[Path], None]
+    title: str = ""
+
+
+def choose_format(requested: str | None, output: Path | None, stdout_is_terminal: bool) -> str:
+    """The asked-for format, else the output file's suffix, else table on a terminal, CSV off."""
+    if requested is not None:
+        return requested
+    if output is not None:
+        return _FORMAT_BY_SUFFIX.get(output.suffix.lower(), "csv")
+    return "table" if stdout_is_terminal else "csv"
+
+
+def cell_text(value: Any) -> str:
+    """One value as text in CSV and tables: instants as the API writes them, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return " ".join(cell_text(item) for item in value)
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    # numpy/pandas scalars (from frames) know how to become plain Python values
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def columns(rows: Sequence[Row]) -> list[str]:
+    """Every key of every row, in first-seen order (rows of a reply may differ in fields)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    return list(seen)
+
+
+def csv_text(rows: Sequence[Row]) -> str:
+    buffer = io.StringIO()
+    names = columns(rows)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([cell_text(row.get(name)) for name in names])
+    return buffer.getvalue()
+
+
+def jsonl_text(rows: Sequence[Row]) -> str:
+    return "".join(json.dumps(dict(row), default=_json_default) + "\n" for row in rows)
+
+
+def json_text(document: Any) -> str:
+    return json.dumps(document, indent=2, default=_json_default) + "\n"
+
+
+def rich_table(rows: Sequence[Row], title: str = "") -> Table:
+    table = Table(title=title or None, show_lines=False)
+    names = columns(rows)
+    for name in names:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*(cell_text(row.get(name)) for name in names))
+    return table
+
+
+def rows_to_parquet(rows: Sequence[Row], path: Path) -> None:
+    """Rows with no frame of their own (the built-in catalogue) as a Parquet file."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ModuleNotFoundError as error:
+        raise MissingDependencyError("Parquet output", "parquet", "pyarrow") from error
+    pq.write_table(pa.Table.from_pylist([dict(row) for row in rows]), path)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that becomes ``target`` only when the block succeeds.
+
+    On any exception, Ctrl-C included, the temporary file is removed and ``target`` is left as it
+    was, so a cron job never finds half a file.
+    """
+    directory = target.parent if str(target.parent) else Path()
+    # The suffix is kept last: writers such as matplotlib pick the file type from it.
+    handle, name = tempfile.mkstemp(
+        dir=directory, prefix=f".{target.name}.", suffix=f".partial{target.suffix}"
+    )
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        _chmod_as_new_file(temporary)
+        temporary.replace(target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _chmod_as_new_file(path: Path) -> None:
+    # mkstemp creates 0600; a finished export gets the mode any new file would (umask applied).
+    if os.name != "posix":
+        return
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
