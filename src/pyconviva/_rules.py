@@ -44,6 +44,7 @@ __all__ = [
     "Root",
     "align_down",
     "allowed_granularities",
+    "as_utc",
     "bucket_starts",
     "check_window",
     "days_window",
@@ -224,10 +225,10 @@ def check_window(
 ) -> RangeViolation | None:
     """The first rule the range [start, end) breaks at ``now``, or ``None`` when it is legal.
 
-    Real-time ranges may end in the future (the API accepts it); their length is counted up to
-    ``now``, since the start must be within the last 15 minutes anyway.
+    Real-time ranges may end in the future (the API accepts it), so their length is counted up
+    to ``now``. Naive datetimes are taken as UTC.
     """
-    start, end, now = _utc(start), _utc(end), _utc(now)
+    start, end, now = as_utc(start), as_utc(end), as_utc(now)
     shown = f"{format_instant(start)}..{format_instant(end)}"
     if start >= end:
         return RangeViolation(
@@ -241,6 +242,14 @@ def check_window(
 def _check_real_time(
     start: datetime, end: datetime, now: datetime, shown: str
 ) -> RangeViolation | None:
+    span = min(end, now) - start
+    if span > REAL_TIME_MAX_SPAN:
+        return RangeViolation(
+            422,
+            f"the real-time range {shown} spans {_human(span)} up to now, "
+            f"{_human(span - REAL_TIME_MAX_SPAN)} over the {_human(REAL_TIME_MAX_SPAN)} limit of "
+            "real-time requests; shorten it, or use the historical endpoints for older data",
+        )
     earliest = now - REAL_TIME_MAX_SPAN
     if start < earliest:
         return RangeViolation(
@@ -249,14 +258,6 @@ def _check_real_time(
             f"allowed start {format_instant(earliest)} (real-time data covers only the last "
             f"{_human(REAL_TIME_MAX_SPAN)}); use a later start, or the historical endpoints "
             "for older data",
-        )
-    span = min(end, now) - start
-    if span > REAL_TIME_MAX_SPAN:
-        return RangeViolation(
-            422,
-            f"the real-time range {shown} spans {_human(span)}, "
-            f"{_human(span - REAL_TIME_MAX_SPAN)} over the {_human(REAL_TIME_MAX_SPAN)} limit; "
-            "shorten it",
         )
     return None
 
@@ -314,19 +315,19 @@ def _span_reason(granularity: Granularity, *, grouped: bool, limit: int | None) 
 
 def days_window(days: int, now: datetime) -> tuple[datetime, datetime]:
     """The range ``days=N`` selects: N days back from ``now`` floored to the clock hour."""
-    end = _utc(now).replace(minute=0, second=0, microsecond=0)
+    end = as_utc(now).replace(minute=0, second=0, microsecond=0)
     return end - timedelta(days=days), end
 
 
 def minutes_window(minutes: int, now: datetime) -> tuple[datetime, datetime]:
     """The range ``minutes=N`` selects: N minutes up to the end of the current minute."""
-    end = _utc(now).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    end = as_utc(now).replace(second=0, microsecond=0) + timedelta(minutes=1)
     return end - timedelta(minutes=minutes), end
 
 
 def align_down(t: datetime, granularity: Granularity) -> datetime:
     """Snap ``t`` down to the granularity's unit (Monday 00:00 UTC for weeks; as is for ALL)."""
-    t = _utc(t)
+    t = as_utc(t)
     unit = granularity.unit
     if unit == "all":
         return t
@@ -347,7 +348,7 @@ def align_down(t: datetime, granularity: Granularity) -> datetime:
 
 def bucket_starts(start: datetime, end: datetime, granularity: Granularity) -> list[datetime]:
     """Start stamps of the buckets covering [start, end), per the module's alignment rule."""
-    start, end = _utc(start), _utc(end)
+    start, end = as_utc(start), as_utc(end)
     if start >= end:
         return []
     if granularity.step is None:
@@ -405,7 +406,7 @@ def _zone(text: str | None) -> timezone:
 
 def format_instant(t: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` in UTC (naive means UTC; sub-second digits are dropped)."""
-    return _utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_snake(name: str) -> str:
@@ -418,8 +419,8 @@ def to_kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-def _utc(t: datetime) -> datetime:
-    """Aware UTC: naive datetimes are taken as UTC, aware ones converted."""
+def as_utc(t: datetime) -> datetime:
+    """Aware UTC: naive datetimes are taken as UTC, aware ones are converted."""
     if t.tzinfo is None:
         return t.replace(tzinfo=timezone.utc)
     return t.astimezone(timezone.utc)
