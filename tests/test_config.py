@@ -1,0 +1,275 @@
+"""Client configuration: credentials and their fallbacks, base URL safety, TLS, timeouts."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import httpx2
+import pytest
+import trustme
+
+from pyconviva._config import (
+    DEFAULT_BASE_URL,
+    Credentials,
+    load_config,
+    resolve_base_url,
+    resolve_credentials,
+    resolve_retry_policy,
+    resolve_timeout,
+    resolve_verify,
+)
+from pyconviva._exceptions import ConfigurationError
+from pyconviva._retry import RetryPolicy
+
+KEY = "s3cret-key-value"
+
+
+def test_positional_order_is_key_then_id_as_in_the_seed_readme() -> None:
+    credentials = resolve_credentials(KEY, "my-id", None, {})
+    assert (credentials.client_id, credentials.client_key) == ("my-id", KEY)
+
+
+def test_client_secret_is_another_name_for_the_key() -> None:
+    credentials = resolve_credentials(None, "my-id", KEY, {})
+    assert credentials.client_key == KEY
+
+
+def test_giving_both_client_key_and_client_secret_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="client_key and client_secret"):
+        resolve_credentials(KEY, "my-id", "other", {})
+
+
+def test_missing_arguments_fall_back_to_the_environment() -> None:
+    env = {"CONVIVA_CLIENT_ID": "env-id", "CONVIVA_CLIENT_KEY": "env-key"}
+    credentials = resolve_credentials(None, None, None, env)
+    assert (credentials.client_id, credentials.client_key) == ("env-id", "env-key")
+    assert credentials.id_source == "environment variable CONVIVA_CLIENT_ID"
+
+
+def test_conviva_client_secret_env_var_is_read_too() -> None:
+    env = {"CONVIVA_CLIENT_ID": "env-id", "CONVIVA_CLIENT_SECRET": "env-secret"}
+    assert resolve_credentials(None, None, None, env).client_key == "env-secret"
+
+
+def test_conflicting_key_env_vars_are_refused() -> None:
+    env = {"CONVIVA_CLIENT_ID": "i", "CONVIVA_CLIENT_KEY": "a", "CONVIVA_CLIENT_SECRET": "b"}
+    with pytest.raises(ConfigurationError, match="CONVIVA_CLIENT_SECRET"):
+        resolve_credentials(None, None, None, env)
+
+
+def test_arguments_win_over_the_environment_field_by_field() -> None:
+    env = {"CONVIVA_CLIENT_ID": "env-id", "CONVIVA_CLIENT_KEY": "env-key"}
+    credentials = resolve_credentials(KEY, None, None, env)
+    assert (credentials.client_id, credentials.client_key) == ("env-id", KEY)
+
+
+def test_no_credentials_anywhere_names_both_ways_to_give_them() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_credentials(None, None, None, {})
+    message = str(caught.value)
+    assert "client_id=" in message
+    assert "client_key=" in message
+    assert "CONVIVA_CLIENT_ID" in message
+    assert "CONVIVA_CLIENT_KEY" in message
+
+
+def test_only_the_missing_half_is_named() -> None:
+    with pytest.raises(ConfigurationError, match=r"\(client_key\)"):
+        resolve_credentials(None, "my-id", None, {})
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_empty_credentials_are_refused(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="client_id is empty"):
+        resolve_credentials(KEY, value, None, {})
+
+
+def test_non_string_credentials_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="client_key must be a string"):
+        resolve_credentials(1234, "id", None, {})  # type: ignore[arg-type]
+
+
+def test_an_id_with_a_colon_is_refused_because_basic_auth_cannot_carry_it() -> None:
+    with pytest.raises(ConfigurationError, match="':'"):
+        resolve_credentials(KEY, "id:key", None, {})
+
+
+def test_credentials_repr_and_str_mask_the_key() -> None:
+    credentials = Credentials("my-id", KEY)
+    for text in (repr(credentials), str(credentials), f"{credentials}"):
+        assert KEY not in text
+        assert "my-id" in text
+        assert "key=***" in text
+
+
+def test_authorization_header_is_http_basic_of_id_and_key() -> None:
+    # The docs' own example pair (reference §1).
+    credentials = Credentials("abcdefghij", "z1y2x3w4v5u6t7s8r9q0p")
+    assert credentials.authorization() == "Basic YWJjZGVmZ2hpajp6MXkyeDN3NHY1dTZ0N3M4cjlxMHA="
+
+
+def test_base_url_defaults_to_the_public_api() -> None:
+    assert resolve_base_url(None, {}) == DEFAULT_BASE_URL == "https://api.conviva.com"
+
+
+def test_base_url_comes_from_the_environment_when_not_given() -> None:
+    env = {"CONVIVA_BASE_URL": "https://proxy.example.com/conviva/"}
+    assert resolve_base_url(None, env) == "https://proxy.example.com/conviva"
+    assert resolve_base_url("https://other.example.com", env) == "https://other.example.com"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://127.8.9.10",
+        "http://localhost:5000",
+        "http://LOCALHOST",
+        "http://[::1]:9000",
+    ],
+)
+def test_plain_http_is_allowed_for_loopback_hosts(url: str) -> None:
+    assert resolve_base_url(url, {}) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.conviva.com", "http://10.0.0.1", "http://128.0.0.1", "http://localhost.evil.com"],
+)
+def test_plain_http_to_other_hosts_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="unencrypted"):
+        resolve_base_url(url, {})
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("ftp://api.conviva.com", "https://"),
+        ("api.conviva.com", "https://"),
+        ("https://", "https://"),
+        ("https://id:key@api.conviva.com", "user name or password"),
+        ("https://api.conviva.com?x=1", "query"),
+        ("https://api.conviva.com:99999", "not a valid URL"),
+    ],
+)
+def test_malformed_base_urls_are_refused(url: str, fragment: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_base_url(url, {})
+    assert fragment in str(caught.value)
+
+
+def test_a_base_url_with_credentials_does_not_echo_them() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_base_url(f"https://id:{KEY}@api.conviva.com", {})
+    assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_verify_booleans_are_refused_because_verification_cannot_be_switched_off(
+    value: bool,
+) -> None:
+    with pytest.raises(ConfigurationError, match="cannot be switched off"):
+        resolve_verify(value)
+
+
+def test_verify_default_uses_httpx2_trust_store_which_honours_ssl_cert_file() -> None:
+    assert resolve_verify(None) is True
+
+
+def test_verify_accepts_a_ca_bundle_path(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    context = resolve_verify(str(bundle))
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.get_ca_certs()  # the bundle's CA was loaded
+    assert isinstance(resolve_verify(bundle), ssl.SSLContext)  # a Path works too
+
+
+def test_verify_path_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no CA bundle"):
+        resolve_verify(str(tmp_path / "missing.pem"))
+
+
+def test_verify_accepts_a_verifying_ssl_context() -> None:
+    context = ssl.create_default_context()
+    assert resolve_verify(context) is context
+
+
+def test_verify_refuses_a_context_that_skips_verification() -> None:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with pytest.raises(ConfigurationError, match="cannot be switched off"):
+        resolve_verify(context)
+
+
+def test_verify_refuses_other_types() -> None:
+    with pytest.raises(ConfigurationError, match=r"CA bundle path or an ssl\.SSLContext"):
+        resolve_verify(42)
+
+
+def test_timeout_seconds_apply_to_every_phase() -> None:
+    timeout = resolve_timeout(12)
+    assert (timeout.connect, timeout.read, timeout.write, timeout.pool) == (12.0,) * 4
+
+
+def test_timeout_object_is_used_as_given() -> None:
+    given = httpx2.Timeout(5.0, connect=1.0)
+    assert resolve_timeout(given) is given
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), True, "30"])
+def test_bad_timeouts_are_refused(value: object) -> None:
+    with pytest.raises(ConfigurationError, match="timeout"):
+        resolve_timeout(value)  # type: ignore[arg-type]
+
+
+def test_max_retries_shapes_the_default_policy() -> None:
+    assert resolve_retry_policy(5, None) == RetryPolicy(max_retries=5)
+
+
+def test_a_retry_policy_wins_and_contradicting_max_retries_is_refused() -> None:
+    policy = RetryPolicy(max_retries=1, total_timeout=5.0)
+    assert resolve_retry_policy(3, policy) is policy
+    assert resolve_retry_policy(1, policy) is policy
+    with pytest.raises(ConfigurationError, match="contradicts"):
+        resolve_retry_policy(7, policy)
+
+
+def test_verify_with_a_custom_transport_is_refused_as_it_would_be_ignored() -> None:
+    with pytest.raises(ConfigurationError, match="transport"):
+        load_config(
+            KEY,
+            "id",
+            client_secret=None,
+            base_url=None,
+            timeout=30.0,
+            max_retries=3,
+            retry=None,
+            verify=ssl.create_default_context(),
+            has_transport=True,
+            env={},
+        )
+
+
+def test_load_config_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVIVA_CLIENT_ID", "env-id")
+    monkeypatch.setenv("CONVIVA_CLIENT_KEY", KEY)
+    monkeypatch.setenv("CONVIVA_BASE_URL", "http://127.0.0.1:9")
+    config = load_config(
+        None,
+        None,
+        client_secret=None,
+        base_url=None,
+        timeout=30.0,
+        max_retries=3,
+        retry=None,
+        verify=None,
+        has_transport=False,
+    )
+    assert config.credentials.client_id == "env-id"
+    assert config.base_url == "http://127.0.0.1:9"
+    assert KEY not in repr(config)
