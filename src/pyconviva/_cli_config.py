@@ -62,20 +62,20 @@ def config_path(env: Mapping[str, str]) -> Path:
 
 
 def resolve_profile(profile: str | None, env: Mapping[str, str], path: Path) -> Profile | None:
-    """The profile a command should use, or ``None`` to let the library read the environment.
-
-    ``None`` is also the answer when nothing is configured at all: the library then raises its
-    own error naming the environment variables, and the command line adds the config file.
+    """The profile a command should use, or ``None`` when the environment holds the credentials
+    (the library reads them itself). ConfigurationError when neither has any.
     """
     if profile is not None:
         return load_profile(path, profile)
     if any(env.get(name) for name in _CREDENTIAL_ENV):
         return None
-    if not path.exists():
-        return None
-    profiles = _read_profiles(path)
+    profiles = _read_profiles(path) if path.exists() else {}
     if DEFAULT_PROFILE not in profiles:
-        return None
+        raise ConfigurationError(
+            f"no Conviva credentials: set {ENV_CLIENT_ID} and {ENV_CLIENT_KEY}, or add a "
+            f"[profiles.{DEFAULT_PROFILE}] table with client_id and client_key to {path} "
+            f"(chmod 600); or try the command offline with --emulator"
+        )
     return _profile_credentials(path, DEFAULT_PROFILE, profiles[DEFAULT_PROFILE])
 
 
