@@ -1,0 +1,601 @@
+"""Validate the arguments of a metrics call and encode them as the API's path and query.
+
+Pure: no I/O, no clock (``now`` is passed in). Every bad argument raises
+:class:`~pyconviva._exceptions.QueryError` naming the argument, the bad value and the fix.
+The range rules themselves live in :mod:`pyconviva._rules` (``check_window``); this module only
+resolves the caller's time range into the window the API will read and asks it.
+
+The encoding keeps wire compatibility with pyconviva 0.1.0 (same path, same query multiset) for
+everything 0.1.0 accepted, except three normalisations the API wants: filter keys in snake_case,
+group-by names and metric names in kebab-case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Literal
+
+from pyconviva._exceptions import QueryError
+from pyconviva._rules import (
+    API_PREFIX,
+    HISTORICAL,
+    MAX_LIMIT,
+    MAX_METRICS,
+    REAL_TIME,
+    REAL_TIME_DEFAULT_MINUTES,
+    Granularity,
+    Root,
+    as_utc,
+    check_window,
+    days_window,
+    default_granularity,
+    format_instant,
+    minutes_window,
+    parse_granularity,
+    parse_instant,
+    to_kebab,
+    to_snake,
+)
+
+__all__ = ["MetricsQuery", "build_metrics_query", "group_by_endpoints_path", "metadata_path"]
+
+Param = tuple[str, str]
+MetadataKind = Literal["endpoints", "dimensions", "filters", "kpis"]
+
+# Names that become path segments: no "/", "?", "%" or spaces can slip into the URL.
+_PATH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_CUSTOM_TAG_KEYS = ("custom-tag", "custom_tag")
+_PAIR_KEYS: dict[str, tuple[str, str]] = {
+    "date": ("start_date", "end_date"),
+    "epoch": ("start_epoch", "end_epoch"),
+    "epoch_ms": ("start_epoch_ms", "end_epoch_ms"),
+}
+_COUNT_KEY: dict[Root, str] = {HISTORICAL: "days", REAL_TIME: "minutes"}
+_TIME_KEYS = frozenset({"days", "minutes"}.union(*_PAIR_KEYS.values()))
+_ROOT_LABEL: dict[Root, str] = {HISTORICAL: "historical", REAL_TIME: "real-time"}
+_SORT_ORDERS = ("asc", "desc")
+
+
+@dataclass(frozen=True)
+class MetricsQuery:
+    """A validated metrics request: where it goes, what it sends, and the window it covers."""
+
+    root: Root
+    metrics: tuple[str, ...]
+    group_by: str | None
+    group_by_tag: str | None
+    path: str
+    params: tuple[Param, ...]
+    window: tuple[datetime, datetime]
+    granularity: str
+    limit: int | None
+
+    def with_window(self, start: datetime, end: datetime) -> MetricsQuery:
+        """The same request over [start, end), sent as ``start_date``/``end_date``."""
+        start, end = as_utc(start).replace(microsecond=0), as_utc(end).replace(microsecond=0)
+        kept = [p for p in self.params if p[0] not in _TIME_KEYS]
+        at = sum(1 for key, _ in kept if key == "metric")  # time params follow the metric list
+        window_params = [("start_date", format_instant(start)), ("end_date", format_instant(end))]
+        params = (*kept[:at], *window_params, *kept[at:])
+        return replace(self, params=params, window=(start, end))
+
+    def describe(self) -> str:
+        """One line for messages and reprs, e.g.
+        ``historical attempts, bitrate by isp, 2025-01-09T12:00:00Z..2025-01-10T12:00:00Z,
+        PT1H``."""
+        grouping = ""
+        if self.group_by is not None:
+            grouping = f" by {self.group_by}"
+        elif self.group_by_tag is not None:
+            grouping = f" by custom tag {self.group_by_tag}"
+        start, end = self.window
+        limit = f", limit {self.limit}" if self.limit is not None else ""
+        return (
+            f"{_ROOT_LABEL[self.root]} {', '.join(self.metrics)}{grouping}, "
+            f"{format_instant(start)}..{format_instant(end)}, {self.granularity}{limit}"
+        )
+
+
+def build_metrics_query(
+    root: Root,
+    metrics: object,
+    group_by: object = None,
+    filter_by: object = None,
+    time_range: object = None,
+    sort_by: object = None,
+    granularity: object = None,
+    *,
+    limit: object = None,
+    kpi_id: object = None,
+    now: datetime,
+    check_limits: bool = True,
+) -> MetricsQuery:
+    """Validate a metrics call and encode it; raises ``QueryError`` on any bad argument.
+
+    ``check_limits=False`` skips only the span and retention rules (422 family) so that a bulk
+    planner can split the window; malformed input (400 family) is still refused.
+    """
+    names, selection = _metric_names(metrics)
+    dimension, tag = _group_by(group_by)
+    grouped = dimension is not None or tag is not None
+    filters, kpi_from_filters = _filters(filter_by)
+    time_params, window = _time_range(root, time_range, now)
+    parsed_granularity = _granularity(root, granularity)
+    sort_params = _sort(sort_by, names, selection=selection, grouped=grouped)
+    checked_limit = _limit(limit, grouped=grouped)
+    kpi = _kpi(kpi_id, kpi_from_filters)
+    effective = parsed_granularity or parse_granularity(default_granularity(root), root)
+
+    violation = check_window(
+        root, *window, effective, grouped=grouped, limit=checked_limit, now=now
+    )
+    if violation is not None and (check_limits or violation.status == 400):
+        raise QueryError(f"time_range={time_range!r}: {violation.message}", argument="time_range")
+
+    params: list[Param] = [("metric", name) for name in names] if selection else []
+    params += time_params
+    params += filters
+    if parsed_granularity is not None:
+        params.append(("granularity", parsed_granularity.text))
+    params += sort_params
+    if checked_limit is not None:
+        params.append(("limit", str(checked_limit)))
+    if kpi is not None:
+        params.append(("kpi_id", kpi))
+
+    segment = "custom-selection" if selection else names[0]
+    path = f"{API_PREFIX}/{root}/{segment}"
+    if dimension is not None:
+        path += f"/group-by/{dimension}"
+    elif tag is not None:
+        path += f"/group-by/dimension-tag/{tag}"
+    return MetricsQuery(
+        root=root,
+        metrics=names,
+        group_by=dimension,
+        group_by_tag=tag,
+        path=path,
+        params=tuple(params),
+        window=(as_utc(window[0]), as_utc(window[1])),
+        granularity=effective.text,
+        limit=checked_limit,
+    )
+
+
+def metadata_path(kind: MetadataKind) -> str:
+    """Path of a metadata endpoint: discovery, dimensions, saved filters or KPIs."""
+    paths = {
+        "endpoints": f"{API_PREFIX}/metrics",
+        "dimensions": f"{API_PREFIX}/metrics/_meta/references/dimensions",
+        "filters": f"{API_PREFIX}/metrics/_meta/references/filters",
+        "kpis": f"{API_PREFIX}/kpis",
+    }
+    if kind not in paths:
+        raise QueryError(
+            f"kind={kind!r} is not a metadata endpoint; use one of {', '.join(paths)}",
+            argument="kind",
+        )
+    return paths[kind]
+
+
+def group_by_endpoints_path(metric_group: str, dimension_tag_only: bool = False) -> str:
+    """Path of the discovery endpoint listing the group-by endpoints of a metric or group."""
+    name = _path_name(metric_group, "metric_group", "a metric or metric group such as 'audience'")
+    path = f"{API_PREFIX}/metrics/{to_kebab(name)}/group-by"
+    return f"{path}/dimension-tag" if dimension_tag_only else path
+
+
+# --- metrics and group-by --------------------------------------------------------------------
+
+
+def _metric_names(metrics: object) -> tuple[tuple[str, ...], bool]:
+    """Kebab metric names, and whether they go to ``custom-selection`` (a list was given)."""
+    fix = "pass a metric name such as 'attempts' or a list such as ['attempts', 'plays']"
+    if isinstance(metrics, str):
+        return (to_kebab(_path_name(metrics, "metrics", fix)),), False
+    if not isinstance(metrics, (list, tuple)):
+        raise QueryError(
+            f"metrics={metrics!r} is not a metric name or a list; {fix}", argument="metrics"
+        )
+    if not metrics:
+        raise QueryError(f"metrics={metrics!r} is empty; {fix}", argument="metrics")
+    if len(metrics) > MAX_METRICS:
+        raise QueryError(
+            f"metrics={metrics!r} has {len(metrics)} metrics, {len(metrics) - MAX_METRICS} over "
+            f"the API's maximum of {MAX_METRICS} per request; split them over several calls",
+            argument="metrics",
+        )
+    names: list[str] = []
+    for item in metrics:
+        name = to_kebab(_path_name(item, "metrics", f"every item must be a metric name; {fix}"))
+        if name in names:
+            raise QueryError(
+                f"metrics={metrics!r} names {name!r} twice; give each metric once",
+                argument="metrics",
+            )
+        names.append(name)
+    return tuple(names), True
+
+
+def _group_by(group_by: object) -> tuple[str | None, str | None]:
+    """(kebab dimension, None), (None, custom tag) or (None, None)."""
+    if group_by is None:
+        return None, None
+    if isinstance(group_by, str):
+        fix = "pass a dimension name such as 'isp' or 'device-name'"
+        return to_kebab(_path_name(group_by, "group_by", fix)), None
+    if isinstance(group_by, Mapping):
+        fix = "pass {'custom-tag': '<tag name>'}, e.g. {'custom-tag': 'appVersion'}"
+        if list(group_by) != ["custom-tag"]:
+            raise QueryError(
+                f"group_by={group_by!r} must have exactly the key 'custom-tag'; {fix}",
+                argument="group_by",
+            )
+        return None, _path_name(group_by["custom-tag"], "group_by", f"the tag is empty; {fix}")
+    raise QueryError(
+        f"group_by={group_by!r} is neither a dimension name nor a custom-tag dict; pass a "
+        "dimension such as 'isp' or {'custom-tag': 'appVersion'}",
+        argument="group_by",
+    )
+
+
+def _path_name(value: object, argument: str, fix: str) -> str:
+    if not isinstance(value, str) or not _PATH_NAME.fullmatch(value):
+        raise QueryError(
+            f"{argument}={value!r} is not a usable name (letters, digits, '-', '_' or '.'); {fix}",
+            argument=argument,
+        )
+    return value
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def _filters(filter_by: object) -> tuple[list[Param], str | None]:
+    """Filter params in the caller's order, and a ``kpi_id`` given inside ``filter_by``."""
+    if filter_by is None:
+        return [], None
+    if not isinstance(filter_by, Mapping):
+        raise QueryError(
+            f"filter_by={filter_by!r} is not a dict; pass e.g. {{'isp': 'Optus'}}",
+            argument="filter_by",
+        )
+    params: list[Param] = []
+    kpi: str | None = None
+    saved: str | None = None
+    for key, value in filter_by.items():
+        if not isinstance(key, str) or not key:
+            raise QueryError(
+                f"filter_by key {key!r} is not a dimension name; use e.g. 'isp' or 'device_name'",
+                argument="filter_by",
+            )
+        if key == "kpi_id":
+            kpi = _whole_number(value, "filter_by['kpi_id']", "a KPI id such as 2")
+        elif key == "filter_id":
+            saved = _filter_id(value)
+        elif key in _CUSTOM_TAG_KEYS:
+            params += _tag_filters(value)
+        else:
+            params += [(to_snake(key), v) for v in _filter_values(value, f"filter_by[{key!r}]")]
+    if saved is not None and params:
+        raise QueryError(
+            f"filter_by={filter_by!r} mixes a saved filter (filter_id) with dimension filters; "
+            "the API takes one or the other: drop filter_id or the dimension filters",
+            argument="filter_by",
+        )
+    if saved is not None:
+        params.append(("filter_id", saved))
+    return params, kpi
+
+
+def _tag_filters(tags: object) -> list[Param]:
+    fix = (
+        "pass {'custom-tag': {'<tag name>': '<value>'}}, e.g. {'custom-tag': {'appVersion': '1.2'}}"
+    )
+    if not isinstance(tags, Mapping) or not tags:
+        raise QueryError(
+            f"filter_by['custom-tag']={tags!r} is not a non-empty dict; {fix}", argument="filter_by"
+        )
+    params: list[Param] = []
+    for tag, value in tags.items():
+        name = _path_name(tag, "filter_by['custom-tag']", fix)
+        params += [
+            (f"tag_{name}", v) for v in _filter_values(value, f"filter_by['custom-tag'][{tag!r}]")
+        ]
+    return params
+
+
+def _filter_values(value: object, argument: str) -> list[str]:
+    """One value, or a list of them (repeated key = OR); strings or integers."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not values:
+        raise QueryError(
+            f"{argument}={value!r} is an empty list; give at least one value or drop the filter",
+            argument="filter_by",
+        )
+    for item in values:
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise QueryError(
+                f"{argument}={value!r} holds {item!r}, which is not a string or an integer; "
+                "filter values are exact strings (a list of them means OR)",
+                argument="filter_by",
+            )
+    return [str(item) for item in values]
+
+
+def _filter_id(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise QueryError(
+            f"filter_by['filter_id']={value!r} is not a saved-filter id; pass one id such as "
+            "'180' (see get_saved_filters())",
+            argument="filter_by",
+        )
+    return str(value)
+
+
+def _kpi(kpi_id: object, from_filters: str | None) -> str | None:
+    if kpi_id is None:
+        return from_filters
+    if from_filters is not None:
+        raise QueryError(
+            f"kpi_id={kpi_id!r} is given twice (also in filter_by); give it once, as kpi_id=",
+            argument="kpi_id",
+        )
+    return _whole_number(kpi_id, "kpi_id", "a KPI id such as 2 (see get_kpis())")
+
+
+# --- time range ------------------------------------------------------------------------------
+
+
+def _time_range(
+    root: Root, time_range: object, now: datetime
+) -> tuple[list[Param], tuple[datetime, datetime]]:
+    """The time params to send and the window [start, end) the API will read from them."""
+    count_key = _COUNT_KEY[root]
+    if time_range is None:
+        if root == REAL_TIME:  # the API's own default: the last 5 minutes
+            return [], minutes_window(REAL_TIME_DEFAULT_MINUTES, now)
+        return [("days", "1")], days_window(
+            1, now
+        )  # a historical range is required; 0.1.0 sent this
+    if isinstance(time_range, int) and not isinstance(time_range, bool):
+        count = _positive(time_range, "time_range", _count_fix(root))
+        return [(count_key, str(count))], _count_window(root, count, now)
+    if isinstance(time_range, timedelta):
+        return _timedelta_range(root, time_range, now)
+    if isinstance(time_range, Mapping):
+        return _dict_range(root, time_range, now)
+    if isinstance(time_range, (tuple, list)) and len(time_range) == 2:
+        start = _instant(time_range[0], "time_range[0]")
+        end = _instant(time_range[1], "time_range[1]")
+        return _date_params(start, end), (start, end)
+    raise QueryError(
+        f"time_range={time_range!r} is not a time range; pass {_count_fix(root)}, a timedelta, "
+        "a (start, end) pair of datetimes or ISO strings, or a dict such as "
+        "{'start_date': '2025-01-01', 'end_date': '2025-01-06'}",
+        argument="time_range",
+    )
+
+
+def _count_fix(root: Root) -> str:
+    if root == HISTORICAL:
+        return "a number of days (1 to 90)"
+    return "a number of minutes (1 to 15)"
+
+
+def _count_window(root: Root, count: int, now: datetime) -> tuple[datetime, datetime]:
+    return days_window(count, now) if root == HISTORICAL else minutes_window(count, now)
+
+
+def _timedelta_range(
+    root: Root, span: timedelta, now: datetime
+) -> tuple[list[Param], tuple[datetime, datetime]]:
+    if span <= timedelta(0):
+        raise QueryError(
+            f"time_range={span!r} is not positive; pass a positive timedelta",
+            argument="time_range",
+        )
+    unit = timedelta(days=1) if root == HISTORICAL else timedelta(minutes=1)
+    if span % unit == timedelta(0):
+        count = span // unit
+        return [(_COUNT_KEY[root], str(count))], _count_window(root, count, now)
+    # Not a whole number of days/minutes: an explicit pair ending where days/minutes would end.
+    _, end = _count_window(root, 1, now)
+    return _date_params(end - span, end), (end - span, end)
+
+
+def _dict_range(
+    root: Root, time_range: Mapping[object, object], now: datetime
+) -> tuple[list[Param], tuple[datetime, datetime]]:
+    shown = f"time_range={dict(time_range)!r}"
+    count_key = _COUNT_KEY[root]
+    other_count = _COUNT_KEY[REAL_TIME if root == HISTORICAL else HISTORICAL]
+    known = {count_key, *(k for pair in _PAIR_KEYS.values() for k in pair)}
+    keys = list(time_range)
+    if not keys:
+        raise QueryError(
+            f"{shown} is empty; give '{count_key}' or a start/end pair", argument="time_range"
+        )
+    if other_count in keys:
+        raise QueryError(
+            f"{shown}: '{other_count}' is not supported by the {_ROOT_LABEL[root]} endpoints; "
+            f"use '{count_key}' or a start/end pair",
+            argument="time_range",
+        )
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise QueryError(
+            f"{shown} has unknown keys {unknown!r}; use '{count_key}' or one pair of "
+            "start_date/end_date, start_epoch/end_epoch or start_epoch_ms/end_epoch_ms",
+            argument="time_range",
+        )
+    if keys == [count_key]:
+        count = _positive(time_range[count_key], f"time_range['{count_key}']", _count_fix(root))
+        return [(count_key, str(count))], _count_window(root, count, now)
+    styles = [style for style, pair in _PAIR_KEYS.items() if set(pair) & set(keys)]
+    if count_key in keys or len(styles) != 1:
+        raise QueryError(
+            f"{shown} mixes range styles; use exactly one of '{count_key}', start_date/end_date, "
+            "start_epoch/end_epoch or start_epoch_ms/end_epoch_ms",
+            argument="time_range",
+        )
+    start_key, end_key = _PAIR_KEYS[styles[0]]
+    if set(keys) != {start_key, end_key}:
+        raise QueryError(
+            f"{shown} gives only half of the pair {start_key}/{end_key}; give both",
+            argument="time_range",
+        )
+    if styles[0] == "date":
+        (start_text, start), (end_text, end) = (
+            _date_value(time_range[key], f"time_range['{key}']") for key in (start_key, end_key)
+        )
+    else:
+        scale = 1000 if styles[0] == "epoch_ms" else 1
+        (start_text, start), (end_text, end) = (
+            _epoch_value(time_range[key], f"time_range['{key}']", scale)
+            for key in (start_key, end_key)
+        )
+    return [(start_key, start_text), (end_key, end_text)], (start, end)
+
+
+def _date_value(value: object, argument: str) -> tuple[str, datetime]:
+    """A date as sent (strings pass through unchanged, as 0.1.0 did) and as read."""
+    if isinstance(value, str):
+        try:
+            return value, parse_instant(value)
+        except ValueError as exc:
+            raise QueryError(f"{argument}={value!r}: {exc}", argument="time_range") from exc
+    instant = _instant(value, argument)
+    return format_instant(instant), instant
+
+
+def _epoch_value(value: object, argument: str, scale: int) -> tuple[str, datetime]:
+    unit = "milliseconds" if scale == 1000 else "seconds"
+    count = _whole_number(value, argument, f"whole Unix {unit}")
+    try:
+        instant = datetime.fromtimestamp(int(count) / scale, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise QueryError(
+            f"{argument}={value!r} is out of range for Unix {unit}", argument="time_range"
+        ) from exc
+    return count, instant
+
+
+def _instant(value: object, argument: str) -> datetime:
+    """A datetime (aware converted, naive taken as UTC), a date (UTC midnight) or an ISO string."""
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            return parse_instant(value)
+        except ValueError as exc:
+            raise QueryError(f"{argument}={value!r}: {exc}", argument="time_range") from exc
+    raise QueryError(
+        f"{argument}={value!r} is not a datetime, date or ISO 8601 string",
+        argument="time_range",
+    )
+
+
+def _date_params(start: datetime, end: datetime) -> list[Param]:
+    return [("start_date", format_instant(start)), ("end_date", format_instant(end))]
+
+
+# --- granularity, sorting, limit -------------------------------------------------------------
+
+
+def _granularity(root: Root, granularity: object) -> Granularity | None:
+    if granularity is None:
+        return None
+    if not isinstance(granularity, str):
+        raise QueryError(
+            f"granularity={granularity!r} is not a string; pass an ISO 8601 duration such as "
+            "'PT1H' or 'P1D'",
+            argument="granularity",
+        )
+    try:
+        return parse_granularity(granularity, root)
+    except ValueError as exc:
+        raise QueryError(str(exc), argument="granularity") from exc
+
+
+def _sort(
+    sort_by: object, metrics: tuple[str, ...], *, selection: bool, grouped: bool
+) -> list[Param]:
+    if sort_by is None:
+        return []
+    fix = "pass a metric name, or [metric, 'asc' | 'desc']"
+    if isinstance(sort_by, str):
+        parts: Sequence[object] = [sort_by]
+    elif isinstance(sort_by, (list, tuple)) and len(sort_by) in (1, 2):
+        parts = sort_by
+    else:
+        raise QueryError(
+            f"sort_by={sort_by!r} is not a metric or a pair; {fix}", argument="sort_by"
+        )
+    if not grouped:
+        raise QueryError(
+            f"sort_by={sort_by!r} needs group_by: the API sorts the rows of a group-by; "
+            "add group_by= or drop sort_by",
+            argument="sort_by",
+        )
+    metric = to_kebab(_path_name(parts[0], "sort_by", fix))
+    # A single name may be a metric group, whose members are not known offline.
+    if selection and metric not in metrics:
+        raise QueryError(
+            f"sort_by={sort_by!r} sorts by {metric!r}, which is not among the requested metrics "
+            f"{list(metrics)!r}; sort by one of them or add it to metrics",
+            argument="sort_by",
+        )
+    params = [("sort_by", metric)]
+    if len(parts) == 2:
+        order = parts[1]
+        if not isinstance(order, str) or order.lower() not in _SORT_ORDERS:
+            raise QueryError(
+                f"sort_by={sort_by!r} has the order {order!r}; use 'asc' or 'desc'",
+                argument="sort_by",
+            )
+        params.append(("order", order.lower()))
+    return params
+
+
+def _limit(limit: object, *, grouped: bool) -> int | None:
+    if limit is None:
+        return None
+    fix = f"pass a whole number from 1 to {MAX_LIMIT}"
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit={limit!r} is out of range; {fix}", argument="limit")
+    if not grouped:
+        raise QueryError(
+            f"limit={limit!r} needs group_by: it caps the number of dimension values; "
+            "add group_by= or drop limit",
+            argument="limit",
+        )
+    return limit
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+def _whole_number(value: object, argument: str, what: str) -> str:
+    """A non-negative integer (or its digits as a string), as the text to send."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.isdigit() and value.isascii():
+        return value
+    raise QueryError(
+        f"{argument}={value!r} is not a whole number; pass {what}", argument=argument.split("[")[0]
+    )
+
+
+def _positive(value: object, argument: str, what: str) -> int:
+    count = int(_whole_number(value, argument, what))
+    if count < 1:
+        raise QueryError(
+            f"{argument}={value!r} is not positive; pass {what}", argument="time_range"
+        )
+    return count
