@@ -1,0 +1,431 @@
+"""The core both clients share: every decision about a request, none of the I/O.
+
+``ConvivaAPI`` and ``AsyncConvivaAPI`` subclass :class:`BaseConvivaClient` and add only the
+sending: ``send`` or ``await send``, ``sleep`` or ``await sleep``. Everything else lives here:
+resolving the configuration, building queries and httpx2 requests, turning a reply into a
+result or into the right :class:`~pyconviva._exceptions.APIStatusError`, and deciding, through
+:class:`Attempts`, whether and when to retry.
+
+The send path is a seam for the bulk layer: ``_prepare`` / ``_prepare_metrics`` make a
+:class:`PreparedRequest`, the client's ``_send`` sends it with retries (each attempt through
+``_send_once``) and returns a 2xx ``httpx2.Response`` or raises, and ``_metrics_result`` /
+``_metadata_result`` decode it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx2
+
+from pyconviva._config import ClientConfig, Credentials, load_config
+from pyconviva._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    status_error_class,
+)
+from pyconviva._query import MetricsQuery, build_metrics_query
+from pyconviva._results import MetadataResult, MetricsResult
+from pyconviva._retry import (
+    RetryPolicy,
+    TransportFailure,
+    next_delay,
+    parse_retry_after,
+    should_retry,
+    within_budget,
+)
+from pyconviva._rules import API_PREFIX, HISTORICAL, REAL_TIME, Root
+from pyconviva._version import __version__
+
+__all__ = [
+    "USER_AGENT",
+    "Attempts",
+    "BaseConvivaClient",
+    "PreparedRequest",
+    "build_request",
+    "connection_error",
+    "status_error",
+]
+
+logger = logging.getLogger("pyconviva")
+
+USER_AGENT = f"pyconviva/{__version__}"
+_SNIPPET_CHARS = 200
+_SWAP_REMINDER = (
+    "ConvivaAPI takes its positional arguments in the order ConvivaAPI(client_key, client_id), "
+    "as in the original README; passing client_id=... and client_key=... as keywords avoids "
+    "swapping them"
+)
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """An httpx2 request ready to send, with its credential-free description for messages."""
+
+    request: httpx2.Request
+    description: str
+
+
+def build_request(
+    base_url: str,
+    credentials: Credentials,
+    path: str,
+    params: Sequence[tuple[str, str]] = (),
+) -> PreparedRequest:
+    """A GET for ``base_url + path`` with ``params`` in order (repeated keys kept).
+
+    The description is ``"GET <url>"``: the URL never carries credentials, which travel only
+    in the ``Authorization`` header.
+    """
+    url = httpx2.URL(base_url + path, params=list(params))
+    request = httpx2.Request(
+        "GET",
+        url,
+        headers={
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            "Authorization": credentials.authorization(),
+        },
+    )
+    return PreparedRequest(request=request, description=f"GET {url}")
+
+
+def status_error(
+    response: httpx2.Response, description: str, credentials: Credentials
+) -> APIStatusError:
+    """The exception for a non-2xx reply: the status's class, the server's message, a hint."""
+    body = _json_object(response.content)
+    error_class = status_error_class(response.status_code)
+    return error_class(
+        _server_message(response, body),
+        status_code=response.status_code,
+        body=body,
+        request=description,
+        hint=_hint(response, credentials),
+    )
+
+
+def _json_object(content: bytes) -> Mapping[str, Any] | None:
+    try:
+        decoded = json.loads(content)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _server_message(response: httpx2.Response, body: Mapping[str, Any] | None) -> str:
+    if body is not None:
+        for field in ("message", "name"):
+            value = body.get(field)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    text = re.sub(r"\s+", " ", response.content.decode("utf-8", errors="replace")).strip()
+    if len(text) > _SNIPPET_CHARS:
+        text = text[:_SNIPPET_CHARS] + "…"
+    return text or response.reason_phrase or "no message"
+
+
+def _hint(response: httpx2.Response, credentials: Credentials) -> str | None:
+    status = response.status_code
+    if status == 401:
+        return (
+            f"The API refused client id {credentials.client_id!r} (from "
+            f"{credentials.id_source}; the key is not shown). {_SWAP_REMINDER}"
+        )
+    if status in (400, 404):
+        return _unknown_names_hint(response.request.url)
+    if status == 413:
+        return (
+            "Ask for less per request: a shorter time_range, a coarser granularity, fewer "
+            "metrics or a smaller limit"
+        )
+    if 300 <= status < 400:
+        location = response.headers.get("location", "elsewhere")
+        return f"The API redirected to {location}; check base_url"
+    return None
+
+
+def _unknown_names_hint(url: httpx2.URL) -> str | None:
+    """'Did you mean' for metric and dimension names in the URL that the catalogue lacks."""
+    from pyconviva import _catalog  # lazy: only error paths need the catalogue
+
+    path = url.path
+    if not path.startswith(API_PREFIX + "/"):
+        return None
+    segments = path[len(API_PREFIX) + 1 :].split("/")
+    if segments[0] not in (HISTORICAL, REAL_TIME) or len(segments) < 2:
+        return None
+    subject = segments[1]
+    if subject == "custom-selection":
+        metrics = [value for key, value in url.params.multi_items() if key == "metric"]
+    else:
+        metrics = [subject]
+    hints = [
+        _did_you_mean("metric", name, _catalog.suggest_metrics(name))
+        for name in metrics
+        if name != "_meta"
+        and _catalog.find_metric(name) is None
+        and name not in _catalog.METRIC_GROUPS
+    ]
+    if len(segments) >= 4 and segments[2] == "group-by" and segments[3] != "dimension-tag":
+        dimension = segments[3]
+        if _catalog.find_dimension(dimension) is None:
+            hints.append(
+                _did_you_mean("dimension", dimension, _catalog.suggest_dimensions(dimension))
+            )
+    return "; ".join(hints) or None
+
+
+def _did_you_mean(kind: str, name: str, suggestions: Sequence[str]) -> str:
+    known = f"{name!r} is not a {kind} pyconviva knows"
+    if not suggestions:
+        return known
+    return f"{known}; did you mean {' or '.join(repr(s) for s in suggestions)}?"
+
+
+def connection_error(exc: httpx2.RequestError, description: str) -> APIConnectionError:
+    """The exception for a request that got no usable reply (raise it ``from exc``)."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx2.TimeoutException):
+        return APITimeoutError(
+            f"The request timed out ({type(exc).__name__}: {detail})", request=description
+        )
+    return APIConnectionError(
+        f"Could not get a reply from the API ({type(exc).__name__}: {detail})",
+        request=description,
+    )
+
+
+def _failure_kind(exc: httpx2.RequestError) -> TransportFailure:
+    return "timeout" if isinstance(exc, httpx2.TimeoutException) else "connection"
+
+
+class Attempts:
+    """The retry bookkeeping of one call: counts attempts, decides, logs, raises at the end.
+
+    After each failed attempt the client asks for the wait before the next one; the answer is
+    a delay in seconds, or the final exception raised when the call should stop.
+    """
+
+    def __init__(
+        self,
+        prepared: PreparedRequest,
+        *,
+        policy: RetryPolicy,
+        credentials: Credentials,
+        monotonic: Callable[[], float],
+        clock: Callable[[], datetime],
+        rng: random.Random,
+    ) -> None:
+        self._prepared = prepared
+        self._policy = policy
+        self._credentials = credentials
+        self._monotonic = monotonic
+        self._clock = clock
+        self._rng = rng
+        self._started = monotonic()
+        self.count = 0
+
+    def succeeded(self, response: httpx2.Response) -> httpx2.Response:
+        """Record a 2xx reply and hand it back."""
+        self.count += 1
+        logger.debug(
+            "%s -> %d (%d bytes, attempt %d)",
+            self._prepared.description,
+            response.status_code,
+            len(response.content),
+            self.count,
+        )
+        return response
+
+    def after_status(self, response: httpx2.Response) -> float:
+        """The wait before retrying an error reply; raises its APIStatusError when final."""
+        self.count += 1
+        error = status_error(response, self._prepared.description, self._credentials)
+        if not should_retry(response.status_code):
+            logger.debug("%s -> %d (not retried)", self._prepared.description, error.status_code)
+            raise error
+        retry_after = parse_retry_after(
+            response.headers.get("retry-after"), self._clock(), self._policy.retry_after_cap
+        )
+        delay = self._retry_delay(f"HTTP {response.status_code}", retry_after)
+        if delay is None:
+            raise _with_give_up_hint(error, self._give_up_note())
+        return delay
+
+    def after_failure(self, exc: httpx2.RequestError) -> float:
+        """The wait before retrying after no reply; raises APIConnectionError when final."""
+        self.count += 1
+        error = connection_error(exc, self._prepared.description)
+        kind = _failure_kind(exc)
+        delay = None
+        if should_retry(kind):
+            delay = self._retry_delay(f"{kind} ({type(exc).__name__})", None)
+        if delay is None:
+            if self.count > 1:
+                error = type(error)(f"{error.args[0]}. {self._give_up_note()}")
+            raise error from exc
+        return delay
+
+    def _retry_delay(self, reason: str, retry_after: float | None) -> float | None:
+        retry_number = self.count
+        if retry_number > self._policy.max_retries:
+            return None
+        delay = next_delay(retry_number, self._policy, retry_after, self._rng.random())
+        if not within_budget(self._monotonic() - self._started, delay, self._policy):
+            return None
+        logger.warning(
+            "Retrying %s in %.2f s (retry %d of %d) after %s",
+            self._prepared.description,
+            delay,
+            retry_number,
+            self._policy.max_retries,
+            reason,
+            extra={"attempt": retry_number, "reason": reason, "delay": delay},
+        )
+        return delay
+
+    def _give_up_note(self) -> str:
+        elapsed = self._monotonic() - self._started
+        return (
+            f"Gave up after {self.count} attempt{'s' if self.count != 1 else ''} in "
+            f"{elapsed:.1f} s (max_retries={self._policy.max_retries}, "
+            f"total_timeout={self._policy.total_timeout:g} s)"
+        )
+
+
+def _with_give_up_hint(error: APIStatusError, note: str) -> APIStatusError:
+    hint = f"{error.hint}. {note}" if error.hint else note
+    return type(error)(
+        error.message,
+        status_code=error.status_code,
+        body=error.body,
+        request=error.request,
+        hint=hint,
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class BaseConvivaClient:
+    """Configuration, request building and reply handling shared by both clients.
+
+    Subclasses provide ``_send`` (sync or async) built from :class:`Attempts`; the private
+    attributes ``_monotonic`` and the subclass's ``_sleep`` are the timing seam tests replace.
+    """
+
+    def __init__(
+        self,
+        client_key: str | None,
+        client_id: str | None,
+        *,
+        client_secret: str | None,
+        base_url: str | None,
+        timeout: float | httpx2.Timeout,
+        max_retries: int,
+        retry: RetryPolicy | None,
+        verify: str | ssl.SSLContext | None,
+        clock: Callable[[], datetime] | None,
+        has_transport: bool,
+    ) -> None:
+        self._config: ClientConfig = load_config(
+            client_key,
+            client_id,
+            client_secret=client_secret,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            verify=verify,
+            has_transport=has_transport,
+        )
+        self._clock: Callable[[], datetime] = clock or _utc_now
+        self._monotonic: Callable[[], float] = time.monotonic
+        # Per client, so jitter never touches the process-wide random state.
+        self._rng = random.Random()
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL requests go to (no trailing slash)."""
+        return self._config.base_url
+
+    @property
+    def client_id(self) -> str:
+        """The API client id in use (the key is never exposed)."""
+        return self._config.credentials.client_id
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry settings of this client."""
+        return self._config.retry
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"client_id={self.client_id!r}, key=***)"
+        )
+
+    def _metrics_query(
+        self,
+        root: Root,
+        metrics: Any,
+        group_by: Any,
+        filter_by: Any,
+        time_range: Any,
+        sort_by: Any,
+        granularity: Any,
+        limit: Any,
+        kpi_id: Any,
+    ) -> MetricsQuery:
+        return build_metrics_query(
+            root,
+            metrics,
+            group_by,
+            filter_by,
+            time_range,
+            sort_by,
+            granularity,
+            limit=limit,
+            kpi_id=kpi_id,
+            now=self._clock(),
+        )
+
+    def _prepare(self, path: str, params: Sequence[tuple[str, str]] = ()) -> PreparedRequest:
+        return build_request(self._config.base_url, self._config.credentials, path, params)
+
+    def _prepare_metrics(self, query: MetricsQuery) -> PreparedRequest:
+        return self._prepare(query.path, query.params)
+
+    def _attempts(self, prepared: PreparedRequest) -> Attempts:
+        return Attempts(
+            prepared,
+            policy=self._config.retry,
+            credentials=self._config.credentials,
+            monotonic=self._monotonic,
+            clock=self._clock,
+            rng=self._rng,
+        )
+
+    @staticmethod
+    def _metrics_result(
+        response: httpx2.Response, prepared: PreparedRequest, query: MetricsQuery
+    ) -> MetricsResult:
+        return MetricsResult.from_bytes(response.content, query=query, request=prepared.description)
+
+    @staticmethod
+    def _metadata_result(
+        response: httpx2.Response, prepared: PreparedRequest, kind: str
+    ) -> MetadataResult:
+        return MetadataResult.from_bytes(response.content, kind=kind, request=prepared.description)

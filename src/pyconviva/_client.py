@@ -1,0 +1,468 @@
+"""``ConvivaAPI`` and ``AsyncConvivaAPI``: thin I/O shells over :mod:`pyconviva._base`.
+
+The two classes have the same public methods with the same signatures (a test checks this);
+they differ only in ``send`` vs ``await send`` and ``sleep`` vs ``await sleep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import Any, TypeAlias
+
+import httpx2
+
+from pyconviva._base import BaseConvivaClient, PreparedRequest
+from pyconviva._config import DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from pyconviva._query import group_by_endpoints_path, metadata_path
+from pyconviva._results import MetadataResult, MetricsResult
+from pyconviva._retry import RetryPolicy
+from pyconviva._rules import HISTORICAL, REAL_TIME
+
+__all__ = ["AsyncConvivaAPI", "ConvivaAPI"]
+
+Metrics: TypeAlias = "str | Sequence[str]"
+GroupBy: TypeAlias = "str | Mapping[str, str] | None"
+FilterBy: TypeAlias = "Mapping[str, Any] | None"
+Instant: TypeAlias = "str | datetime | date"
+TimeRange: TypeAlias = "int | timedelta | Mapping[str, Any] | tuple[Instant, Instant] | None"
+SortBy: TypeAlias = "str | Sequence[str] | None"
+
+
+class ConvivaAPI(BaseConvivaClient):
+    """Client for Conviva's Metrics V3 API.
+
+    Every endpoint is a method; replies come back as :class:`~pyconviva.MetricsResult` or
+    :class:`~pyconviva.MetadataResult`, read-only mappings over the raw JSON. One pooled HTTP
+    connection set is kept per instance: reuse the instance, and close it when done (or use
+    it as a context manager).
+
+    Args:
+        client_key: the API client key (Conviva calls it the client *secret*). Positional
+            order is ``ConvivaAPI(client_key, client_id)``, as in the original README; the
+            keywords avoid any doubt. Falls back to ``CONVIVA_CLIENT_KEY`` (or
+            ``CONVIVA_CLIENT_SECRET``).
+        client_id: the API client id. Falls back to ``CONVIVA_CLIENT_ID``.
+        client_secret: Conviva's name for the key; give it or ``client_key``, not both.
+        base_url: API root, default ``https://api.conviva.com`` or ``CONVIVA_BASE_URL``. Must
+            be ``https://`` except for loopback hosts (a local emulator).
+        timeout: seconds allowed for each of connect, read, write and pool acquisition
+            (default 30), or an ``httpx2.Timeout`` for finer control. Applies per attempt.
+        max_retries: retries after a connection error, timeout, 408, 429 or 5xx (default 3).
+        retry: a full :class:`~pyconviva.RetryPolicy` (backoff, jitter, time budget,
+            ``Retry-After`` cap) instead of ``max_retries``.
+        transport: an ``httpx2`` transport to send through instead of the network, e.g. the
+            emulator's ``Emulator().transport()``.
+        verify: a CA bundle path (file or directory) or an ``ssl.SSLContext`` to verify the
+            server with. Verification cannot be switched off. Default: the system trust store,
+            or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set. Proxies come from the usual
+            ``HTTPS_PROXY`` / ``NO_PROXY`` environment variables.
+        clock: returns the current UTC time used to resolve and check time ranges (default:
+            the real clock); the emulator passes its own so client and server agree.
+
+    Raises:
+        ConfigurationError: missing credentials, unsafe ``base_url`` or TLS settings.
+
+    Example:
+        >>> from pyconviva import ConvivaAPI
+        >>> with ConvivaAPI(client_id="my-id", client_key="my-key") as api:  # doctest: +SKIP
+        ...     data = api.get_historical_data("attempts", group_by="isp", time_range=5)
+        ...     data["time_series"]
+    """
+
+    def __init__(
+        self,
+        client_key: str | None = None,
+        client_id: str | None = None,
+        *,
+        client_secret: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.BaseTransport | None = None,
+        verify: str | ssl.SSLContext | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(
+            client_key,
+            client_id,
+            client_secret=client_secret,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            verify=verify,
+            clock=clock,
+            has_transport=transport is not None,
+        )
+        self._sleep: Callable[[float], None] = time.sleep
+        self._http = httpx2.Client(
+            timeout=self._config.timeout,
+            verify=self._config.verify,
+            limits=DEFAULT_LIMITS,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections. The client cannot send afterwards."""
+        self._http.close()
+
+    def __enter__(self) -> ConvivaAPI:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _send_once(self, prepared: PreparedRequest) -> httpx2.Response:
+        return self._http.send(prepared.request)
+
+    def _send(self, prepared: PreparedRequest) -> httpx2.Response:
+        """Send one prepared request, retrying per the policy; a 2xx response or an error."""
+        attempts = self._attempts(prepared)
+        while True:
+            try:
+                response = self._send_once(prepared)
+            except httpx2.RequestError as exc:
+                delay = attempts.after_failure(exc)
+            else:
+                if response.is_success:
+                    return attempts.succeeded(response)
+                delay = attempts.after_status(response)
+            self._sleep(delay)
+
+    def get_historical_data(
+        self,
+        metrics: Metrics,
+        group_by: GroupBy = None,
+        filter_by: FilterBy = None,
+        time_range: TimeRange = None,
+        sort_by: SortBy = None,
+        granularity: str | None = None,
+        *,
+        limit: int | None = None,
+        kpi_id: int | str | None = None,
+    ) -> MetricsResult:
+        """Historical metric data (up to 13 months back, at most 90 days per request).
+
+        Args:
+            metrics: one metric or metric-group name (``"attempts"``, ``"quality-summary"``),
+                or a list of up to 12 metric names.
+            group_by: a dimension (``"isp"``, ``"device_name"``), or
+                ``{"custom-tag": "appVersion"}`` to group by a custom tag.
+            filter_by: ``{dimension: value}`` or ``{dimension: [value, ...]}`` (values of one
+                dimension are OR-ed, dimensions AND-ed); ``{"custom-tag": {"tag": "v"}}`` for
+                custom tags; or ``{"filter_id": "180"}`` for a saved filter (alone).
+            time_range: days back as an ``int`` (default 1 day, ending at the last full
+                hour), a ``timedelta``, a ``(start, end)`` pair of datetimes, dates or ISO
+                strings, or the API's own parameters as a dict
+                (``{"start_date": ..., "end_date": ...}``, ``start_epoch``/``end_epoch``).
+            sort_by: a requested metric to sort groups by, descending; ``[metric, "asc"]``
+                for ascending. Needs ``group_by``.
+            granularity: bucket size as an ISO 8601 duration (``"PT1H"`` default, ``"P1D"``,
+                ``"P1W"``, ``"PT15M"``, ...) or ``"ALL"`` for one bucket.
+            limit: keep the top ``limit`` groups (1-500; the API default is 50).
+            kpi_id: a KPI threshold definition id (see :meth:`get_kpis`).
+
+        Returns:
+            The reply as a :class:`~pyconviva.MetricsResult`: ``data["time_series"]``,
+            ``data["total"]`` and ``data["_meta"]`` as in the raw JSON, plus ``records()``,
+            ``to_pandas()``, ``to_polars()`` and file writers.
+
+        Raises:
+            QueryError: invalid arguments, before any request is sent.
+            APIStatusError: the API refused the request (a subclass per status).
+            APIConnectionError: no reply, after the retries.
+
+        Example:
+            >>> api.get_historical_data("attempts", group_by="isp", time_range=5)  # doctest: +SKIP
+            >>> api.get_historical_data(
+            ...     ["attempts", "bitrate"], group_by="isp", sort_by=["bitrate", "asc"]
+            ... )  # doctest: +SKIP
+        """
+        query = self._metrics_query(
+            HISTORICAL,
+            metrics,
+            group_by,
+            filter_by,
+            time_range,
+            sort_by,
+            granularity,
+            limit,
+            kpi_id,
+        )
+        prepared = self._prepare_metrics(query)
+        return self._metrics_result(self._send(prepared), prepared, query)
+
+    def get_real_time_data(
+        self,
+        metrics: Metrics,
+        group_by: GroupBy = None,
+        filter_by: FilterBy = None,
+        time_range: TimeRange = None,
+        sort_by: SortBy = None,
+        granularity: str | None = None,
+        *,
+        limit: int | None = None,
+        kpi_id: int | str | None = None,
+    ) -> MetricsResult:
+        """Real-time metric data: the last few minutes (at most 15), by the minute.
+
+        Arguments are those of :meth:`get_historical_data`, except that an ``int``
+        ``time_range`` counts minutes (1-15; the API's default is the last 5) and the
+        default granularity is ``"PT1M"``.
+
+        Returns:
+            The reply as a :class:`~pyconviva.MetricsResult`.
+
+        Raises:
+            QueryError: invalid arguments, before any request is sent.
+            APIStatusError: the API refused the request (a subclass per status).
+            APIConnectionError: no reply, after the retries.
+
+        Example:
+            >>> api.get_real_time_data("attempts", time_range=5)  # doctest: +SKIP
+        """
+        query = self._metrics_query(
+            REAL_TIME,
+            metrics,
+            group_by,
+            filter_by,
+            time_range,
+            sort_by,
+            granularity,
+            limit,
+            kpi_id,
+        )
+        prepared = self._prepare_metrics(query)
+        return self._metrics_result(self._send(prepared), prepared, query)
+
+    def _metadata(self, path: str, kind: str) -> MetadataResult:
+        prepared = self._prepare(path)
+        return self._metadata_result(self._send(prepared), prepared, kind)
+
+    def get_available_dimensions(self) -> MetadataResult:
+        """The filter and group-by dimensions (including custom tags) of the account.
+
+        Example:
+            >>> api.get_available_dimensions()["dimensions"][0]["name"]  # doctest: +SKIP
+            'Device OS'
+        """
+        return self._metadata(metadata_path("dimensions"), "dimensions")
+
+    def get_saved_filters(self) -> MetadataResult:
+        """The account's saved filters; their ids go in ``filter_by={"filter_id": ...}``.
+
+        Example:
+            >>> [f["id"] for f in api.get_saved_filters()["filters"]]  # doctest: +SKIP
+        """
+        return self._metadata(metadata_path("filters"), "filters")
+
+    def get_kpis(self) -> MetadataResult:
+        """The KPI threshold definitions; their ids go in ``kpi_id=``.
+
+        Example:
+            >>> api.get_kpis()["kpis"]  # doctest: +SKIP
+        """
+        return self._metadata(metadata_path("kpis"), "kpis")
+
+    def get_available_endpoints(self) -> MetadataResult:
+        """The Metrics V3 endpoints available to the account (discovery).
+
+        Example:
+            >>> api.get_available_endpoints()["resources"]  # doctest: +SKIP
+        """
+        return self._metadata(metadata_path("endpoints"), "endpoints")
+
+    def get_available_group_by_endpoints(
+        self, metric_group: str, dimension_tag_only: bool = False
+    ) -> MetadataResult:
+        """The group-by endpoints available for a metric or metric group.
+
+        Args:
+            metric_group: a metric or metric-group name, e.g. ``"quality-summary"``.
+            dimension_tag_only: list only the custom-tag (``dimension-tag``) group-bys.
+
+        Example:
+            >>> api.get_available_group_by_endpoints("quality-summary")  # doctest: +SKIP
+        """
+        path = group_by_endpoints_path(metric_group, dimension_tag_only)
+        return self._metadata(path, "endpoints")
+
+
+class AsyncConvivaAPI(BaseConvivaClient):
+    """Asynchronous client for Conviva's Metrics V3 API.
+
+    The same constructor and methods as :class:`ConvivaAPI` (see there for every argument),
+    with each ``get_*`` a coroutine, ``aclose()`` instead of ``close()`` and ``async with``.
+    ``transport`` takes an ``httpx2.AsyncBaseTransport`` (the emulator's transport serves
+    both).
+
+    Example:
+        >>> async with AsyncConvivaAPI(client_id="id", client_key="key") as api:  # doctest: +SKIP
+        ...     data = await api.get_historical_data("attempts", time_range=5)
+    """
+
+    def __init__(
+        self,
+        client_key: str | None = None,
+        client_id: str | None = None,
+        *,
+        client_secret: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        verify: str | ssl.SSLContext | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(
+            client_key,
+            client_id,
+            client_secret=client_secret,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            verify=verify,
+            clock=clock,
+            has_transport=transport is not None,
+        )
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._http = httpx2.AsyncClient(
+            timeout=self._config.timeout,
+            verify=self._config.verify,
+            limits=DEFAULT_LIMITS,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled connections. The client cannot send afterwards."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncConvivaAPI:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send_once(self, prepared: PreparedRequest) -> httpx2.Response:
+        return await self._http.send(prepared.request)
+
+    async def _send(self, prepared: PreparedRequest) -> httpx2.Response:
+        """Send one prepared request, retrying per the policy; a 2xx response or an error."""
+        attempts = self._attempts(prepared)
+        while True:
+            try:
+                response = await self._send_once(prepared)
+            except httpx2.RequestError as exc:
+                delay = attempts.after_failure(exc)
+            else:
+                if response.is_success:
+                    return attempts.succeeded(response)
+                delay = attempts.after_status(response)
+            await self._sleep(delay)
+
+    async def get_historical_data(
+        self,
+        metrics: Metrics,
+        group_by: GroupBy = None,
+        filter_by: FilterBy = None,
+        time_range: TimeRange = None,
+        sort_by: SortBy = None,
+        granularity: str | None = None,
+        *,
+        limit: int | None = None,
+        kpi_id: int | str | None = None,
+    ) -> MetricsResult:
+        """Historical metric data; see :meth:`ConvivaAPI.get_historical_data`.
+
+        Example:
+            >>> await api.get_historical_data("attempts", group_by="isp")  # doctest: +SKIP
+        """
+        query = self._metrics_query(
+            HISTORICAL,
+            metrics,
+            group_by,
+            filter_by,
+            time_range,
+            sort_by,
+            granularity,
+            limit,
+            kpi_id,
+        )
+        prepared = self._prepare_metrics(query)
+        return self._metrics_result(await self._send(prepared), prepared, query)
+
+    async def get_real_time_data(
+        self,
+        metrics: Metrics,
+        group_by: GroupBy = None,
+        filter_by: FilterBy = None,
+        time_range: TimeRange = None,
+        sort_by: SortBy = None,
+        granularity: str | None = None,
+        *,
+        limit: int | None = None,
+        kpi_id: int | str | None = None,
+    ) -> MetricsResult:
+        """Real-time metric data; see :meth:`ConvivaAPI.get_real_time_data`.
+
+        Example:
+            >>> await api.get_real_time_data("attempts", time_range=5)  # doctest: +SKIP
+        """
+        query = self._metrics_query(
+            REAL_TIME,
+            metrics,
+            group_by,
+            filter_by,
+            time_range,
+            sort_by,
+            granularity,
+            limit,
+            kpi_id,
+        )
+        prepared = self._prepare_metrics(query)
+        return self._metrics_result(await self._send(prepared), prepared, query)
+
+    async def _metadata(self, path: str, kind: str) -> MetadataResult:
+        prepared = self._prepare(path)
+        return self._metadata_result(await self._send(prepared), prepared, kind)
+
+    async def get_available_dimensions(self) -> MetadataResult:
+        """The account's dimensions; see :meth:`ConvivaAPI.get_available_dimensions`."""
+        return await self._metadata(metadata_path("dimensions"), "dimensions")
+
+    async def get_saved_filters(self) -> MetadataResult:
+        """The account's saved filters; see :meth:`ConvivaAPI.get_saved_filters`."""
+        return await self._metadata(metadata_path("filters"), "filters")
+
+    async def get_kpis(self) -> MetadataResult:
+        """The KPI threshold definitions; see :meth:`ConvivaAPI.get_kpis`."""
+        return await self._metadata(metadata_path("kpis"), "kpis")
+
+    async def get_available_endpoints(self) -> MetadataResult:
+        """The available endpoints; see :meth:`ConvivaAPI.get_available_endpoints`."""
+        return await self._metadata(metadata_path("endpoints"), "endpoints")
+
+    async def get_available_group_by_endpoints(
+        self, metric_group: str, dimension_tag_only: bool = False
+    ) -> MetadataResult:
+        """Group-by endpoints; see :meth:`ConvivaAPI.get_available_group_by_endpoints`."""
+        path = group_by_endpoints_path(metric_group, dimension_tag_only)
+        return await self._metadata(path, "endpoints")
