@@ -1,0 +1,378 @@
+"""The emulator's mutable state and its HTTP face under ``/_emulator/``.
+
+:class:`Controls` holds the settings (seed, clock, latency, rate-limit scale, credentials), the
+fault script, the rate-limit windows and the request log behind one lock. Every method takes
+the lock only for bookkeeping; nobody sleeps while holding it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pyconviva._rules import (
+    HISTORICAL,
+    HISTORICAL_RATE,
+    PER_IP_RATE,
+    REAL_TIME,
+    REAL_TIME_RATE,
+    RateLimit,
+    Root,
+    format_instant,
+    parse_instant,
+)
+from pyconviva.emulator._faults import (
+    Fault,
+    FaultScript,
+    RandomFaults,
+    fault_from_json,
+    fault_to_json,
+    json_response,
+)
+from pyconviva.emulator._service import EmulatorResponse, ServiceSettings
+
+__all__ = [
+    "CONTROL_PREFIX",
+    "LOG_CAPACITY",
+    "Controls",
+    "LoggedRequest",
+    "Settings",
+    "SlidingWindows",
+    "handle_control",
+    "rate_scale",
+]
+
+CONTROL_PREFIX = "/_emulator/"
+LOG_CAPACITY = 10_000  # the oldest entries go first, so a long soak run cannot exhaust memory
+
+_ACCOUNT_RATES: dict[Root, RateLimit] = {HISTORICAL: HISTORICAL_RATE, REAL_TIME: REAL_TIME_RATE}
+
+
+def rate_scale(value: bool | float | None) -> float | None:
+    """``rate_limit=`` as a scale of the published limits: ``False``/``None`` off, ``True`` 1.0."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return 1.0
+    if isinstance(value, (int, float)) and value > 0:
+        return float(value)
+    raise ValueError(
+        f"rate_limit must be True, False or a positive scale of the published limits, got {value!r}"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a test may set; :meth:`Controls.reset` returns to the first one."""
+
+    seed: int = 0
+    now: datetime | None = None  # a fixed clock; None follows the real UTC clock
+    latency: float = 0.0  # seconds added to every data-plane reply
+    jitter: float = 0.0  # latency varies by +/- this fraction, drawn from the seed
+    rate_limit: float | None = None  # scale of the published limits; None: not enforced
+    client_id: str = "demo-client-id"
+    client_key: str = field(default="demo-client-key", repr=False)
+    strict_real_time: bool = False
+    legacy_default_range: bool = False
+
+    def __post_init__(self) -> None:
+        if self.latency < 0:
+            raise ValueError(f"latency is in seconds and must not be negative, got {self.latency}")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError(f"jitter is a fraction of the latency, 0 to 1, got {self.jitter}")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ValueError(f"rate_limit scale must be positive, got {self.rate_limit}")
+        if self.now is not None and self.now.tzinfo is None:
+            object.__setattr__(self, "now", self.now.replace(tzinfo=timezone.utc))
+
+    def service_settings(self) -> ServiceSettings:
+        return ServiceSettings(
+            seed=self.seed,
+            client_id=self.client_id,
+            client_key=self.client_key,
+            strict_real_time=self.strict_real_time,
+            legacy_default_range=self.legacy_default_range,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The public part of the settings (never the client key)."""
+        return {
+            "seed": self.seed,
+            "now": None if self.now is None else format_instant(self.now),
+            "latency": self.latency,
+            "jitter": self.jitter,
+            "rate_limit": self.rate_limit if self.rate_limit is not None else False,
+            "client_id": self.client_id,
+        }
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One data-plane request as the emulator saw it. Headers (credentials) are never kept."""
+
+    time: datetime  # emulator clock on arrival
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    status: int | None  # None when the connection was dropped
+    fault: str | None
+    delay: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": format_instant(self.time),
+            "method": self.method,
+            "path": self.path,
+            "query": [list(pair) for pair in self.query],
+            "status": self.status,
+            "fault": self.fault,
+            "delay": self.delay,
+        }
+
+
+class SlidingWindows:
+    """Sliding-window request budgets: per account and root, and per client address."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+        self._events: dict[tuple[str, str], deque[tuple[float, int]]] = {}
+
+    def budget(self, rate: RateLimit) -> int:
+        return max(1, int(rate.requests * self.scale))
+
+    def admit(self, now: datetime, root: Root | None, peer: str, cost: int) -> bool:
+        """Record the request and return True when every budget it falls under has room.
+
+        A request that alone exceeds a budget is still admitted into an empty window, so a tiny
+        scale slows a client down instead of locking it out for good.
+        """
+        t = now.timestamp()
+        scopes = [(("ip", peer), PER_IP_RATE)]
+        if root is not None:
+            scopes.append((("account", root), _ACCOUNT_RATES[root]))
+        for key, rate in scopes:
+            used = self._used(key, t, rate.period)
+            if used and used + cost > self.budget(rate):
+                return False
+        for key, _rate in scopes:
+            self._events[key].append((t, cost))
+        return True
+
+    def _used(self, key: tuple[str, str], t: float, period: float) -> int:
+        events = self._events.setdefault(key, deque())
+        while events and events[0][0] <= t - period:
+            events.popleft()
+        return sum(cost for _, cost in events)
+
+
+class Controls:
+    """Settings, clock, faults, rate-limit windows and request log, all behind one lock."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._lock = threading.Lock()
+        self._initial = settings
+        self._settings = settings
+        self._offset = timedelta()
+        self._faults = FaultScript()
+        self._log: deque[LoggedRequest] = deque(maxlen=LOG_CAPACITY)
+        self._windows = SlidingWindows(settings.rate_limit or 1.0)
+        self._jitter = random.Random(settings.seed)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def configure(self, **changes: Any) -> Settings:
+        """Replace some settings (names as in :class:`Settings`); ValueError for a bad value."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(Settings)})
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+        if "rate_limit" in changes:
+            changes["rate_limit"] = rate_scale(changes["rate_limit"])
+        with self._lock:
+            updated = dataclasses.replace(self._settings, **changes)
+            self._apply(updated, clock_set="now" in changes)
+            return updated
+
+    def reset(self) -> None:
+        """Back to the settings the emulator was built with; no faults, no log, fresh windows."""
+        with self._lock:
+            self._faults.clear()
+            self._log.clear()
+            self._apply(self._initial, clock_set=True)
+            self._windows = SlidingWindows(self._initial.rate_limit or 1.0)
+
+    def _apply(self, updated: Settings, *, clock_set: bool) -> None:
+        if updated.seed != self._settings.seed:
+            self._jitter = random.Random(updated.seed)
+        if clock_set:
+            self._offset = timedelta()
+        self._windows.scale = updated.rate_limit or 1.0
+        self._settings = updated
+
+    # clock
+
+    def now(self) -> datetime:
+        """The fixed clock if one is set, else the real UTC clock; plus any :meth:`advance`."""
+        base = self._settings.now or datetime.now(timezone.utc)
+        return base + self._offset
+
+    def advance(self, seconds: float) -> datetime:
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+        return self.now()
+
+    # faults
+
+    def add_faults(self, faults: Iterable[Fault]) -> None:
+        with self._lock:
+            self._faults.add(*faults)
+
+    def set_random_faults(self, mode: RandomFaults | None) -> None:
+        with self._lock:
+            self._faults.set_random(mode)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending_faults(self) -> list[tuple[Fault, int]]:
+        with self._lock:
+            return self._faults.pending()
+
+    def random_faults(self) -> RandomFaults | None:
+        return self._faults.random_mode
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            return self._faults.take(path)
+
+    # rate limit and latency
+
+    def admit(self, root: Root | None, peer: str, cost: int) -> bool:
+        """True when rate limiting is off or the request fits the budgets (then it is counted)."""
+        if self._settings.rate_limit is None:
+            return True
+        now = self.now()
+        with self._lock:
+            return self._windows.admit(now, root, peer, cost)
+
+    def latency(self) -> float:
+        """Seconds to hold this reply back: the latency, varied by the jitter when set."""
+        settings = self._settings
+        if settings.latency == 0 or settings.jitter == 0:
+            return settings.latency
+        with self._lock:
+            factor = 1.0 + self._jitter.uniform(-settings.jitter, settings.jitter)
+        return settings.latency * factor
+
+    # request log
+
+    def record(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    def requests(self) -> tuple[LoggedRequest, ...]:
+        with self._lock:
+            return tuple(self._log)
+
+
+# The control plane: the same controls over HTTP, for a server in another process.
+
+
+def _bad_request(message: str) -> EmulatorResponse:
+    return json_response(400, {"name": "BadRequest", "message": message})
+
+
+def _json_body(body: bytes) -> Any:
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ValueError(f"the request body is not JSON: {exc}") from exc
+
+
+def _config_changes(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError('send a JSON object such as {"seed": 1, "now": "2025-01-01T00:00:00Z"}')
+    changes = dict(data)
+    allowed = {"seed", "now", "latency", "jitter", "rate_limit"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s) {', '.join(unknown)}; use {', '.join(sorted(allowed))}"
+        )
+    if isinstance(changes.get("now"), str):
+        changes["now"] = parse_instant(changes["now"])
+    return changes
+
+
+def _faults_json(controls: Controls) -> dict[str, Any]:
+    mode = controls.random_faults()
+    random_json = None
+    if mode is not None:
+        random_json = {
+            "rate": mode.rate,
+            "seed": mode.seed,
+            "kinds": [fault_to_json(kind) for kind in mode.kinds],
+        }
+    pending = [fault_to_json(fault, remaining) for fault, remaining in controls.pending_faults()]
+    return {"faults": pending, "random": random_json}
+
+
+def _add_faults(controls: Controls, data: Any) -> None:
+    if not isinstance(data, dict) or not set(data) <= {"faults", "random"}:
+        raise ValueError('send {"faults": [{"kind": "status", "status": 503, "times": 2}, ...]}')
+    faults = data.get("faults", [])
+    if not isinstance(faults, list) or not all(isinstance(item, dict) for item in faults):
+        raise ValueError('"faults" must be a list of objects, each with a "kind"')
+    parsed = [fault_from_json(item) for item in faults]
+    mode = None
+    if data.get("random") is not None:
+        spec = dict(data["random"])
+        if "kinds" in spec:
+            spec["kinds"] = tuple(fault_from_json(item) for item in spec["kinds"])
+        mode = RandomFaults(**spec)
+    controls.add_faults(parsed)
+    if "random" in data:
+        controls.set_random_faults(mode)
+
+
+def handle_control(controls: Controls, method: str, path: str, body: bytes) -> EmulatorResponse:
+    """Serve one ``/_emulator/...`` request (no credentials needed; never faulted or limited)."""
+    route = path[len(CONTROL_PREFIX) :].strip("/")
+    try:
+        if route == "requests" and method == "GET":
+            return json_response(200, {"requests": [e.to_json() for e in controls.requests()]})
+        if route == "reset" and method == "POST":
+            controls.reset()
+            return json_response(200, controls.settings.to_json())
+        if route == "config" and method in ("GET", "POST"):
+            if method == "POST":
+                controls.configure(**_config_changes(_json_body(body)))
+            return json_response(200, controls.settings.to_json())
+        if route == "advance" and method == "POST":
+            data = _json_body(body)
+            if not isinstance(data, dict) or not isinstance(data.get("seconds"), (int, float)):
+                raise ValueError('send {"seconds": <number>}')
+            return json_response(200, {"now": format_instant(controls.advance(data["seconds"]))})
+        if route == "faults" and method in ("GET", "POST", "DELETE"):
+            if method == "POST":
+                _add_faults(controls, _json_body(body))
+            elif method == "DELETE":
+                controls.clear_faults()
+            return json_response(200, _faults_json(controls))
+    except (ValueError, TypeError) as exc:
+        return _bad_request(str(exc))
+    known = ("GET requests", "POST reset", "GET/POST config", "POST advance",
+             "GET/POST/DELETE faults")  # fmt: skip
+    message = f"no control route {method} {path}; known: {', '.join(known)} under {CONTROL_PREFIX}"
+    return json_response(404, {"name": "NotFound", "message": message})
