@@ -132,21 +132,31 @@ class Connection:
     emulator: bool
     emulator_seed: int
     emulator_now: datetime | None
+    retries: int | None
+    timeout: float | None
     debug: bool
 
     def open_client(self) -> ConvivaAPI:
+        settings: dict[str, Any] = {}
+        if self.retries is not None:
+            settings["max_retries"] = self.retries
+        if self.timeout is not None:
+            settings["timeout"] = self.timeout
         if self.emulator:
             from pyconviva.emulator import Emulator
 
-            return Emulator(seed=self.emulator_seed, now=self.emulator_now).client()
+            return Emulator(seed=self.emulator_seed, now=self.emulator_now).client(**settings)
         from pyconviva._client import ConvivaAPI
 
         profile = resolve_profile(self.profile, os.environ, config_path(os.environ))
-        if profile is None:
-            return ConvivaAPI()  # the library reads CONVIVA_CLIENT_* itself
-        return ConvivaAPI(
-            client_key=profile.client_key, client_id=profile.client_id, base_url=profile.base_url
-        )
+        if profile is not None:
+            settings.update(
+                client_key=profile.client_key,
+                client_id=profile.client_id,
+                base_url=profile.base_url,
+            )
+        # Without a profile the library reads CONVIVA_CLIENT_* and CONVIVA_BASE_URL itself.
+        return ConvivaAPI(**settings)
 
 
 def _parse_instant_option(
@@ -205,6 +215,15 @@ _CONNECTION_OPTIONS = (
         callback=_parse_instant_option,
         help="Fix the emulator's clock (for tests and demos) [env: PYCONVIVA_EMULATOR_NOW].",
     ),
+    click.option(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="Retries after a network error, 429 or 5xx (default 3); 0 fails fast.",
+    ),
+    click.option(
+        "--timeout", type=float, metavar="SECONDS", help="Per-request timeout (default 30)."
+    ),
     click.option("--debug", is_flag=True, help="Show tracebacks and the library's log on stderr."),
 )
 
@@ -219,10 +238,14 @@ def _connected(func: Callable[..., None]) -> Callable[..., None]:
         emulator: bool,
         emulator_seed: int,
         emulator_now: datetime | None,
+        retries: int | None,
+        timeout: float | None,
         debug: bool,
         **options: Any,
     ) -> None:
-        connection = Connection(profile, emulator, emulator_seed, emulator_now, debug)
+        connection = Connection(
+            profile, emulator, emulator_seed, emulator_now, retries, timeout, debug
+        )
         with _errors_reported(debug), _library_log(debug):
             func(connection=connection, **options)
 
@@ -729,6 +752,13 @@ Then, in another shell, point the library or the command line at it:
 @click.option(
     "--latency", type=float, default=0.0, show_default=True, help="Seconds added to each reply."
 )
+@click.option(
+    "--jitter",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Latency varies by up to this fraction of it (0-1).",
+)
 @click.option("--rate-limit", is_flag=True, help="Enforce the API's rate limits (429).")
 @click.option(
     "--strict-real-time", is_flag=True, help="Serve only the real-time alert set in real time."
@@ -744,6 +774,7 @@ def emulator(
     seed: int,
     now: datetime | None,
     latency: float,
+    jitter: float,
     rate_limit: bool,
     strict_real_time: bool,
     legacy_default_range: bool,
@@ -757,14 +788,18 @@ def emulator(
     from pyconviva.emulator import Emulator
 
     with _errors_reported(debug):
-        server = Emulator(
-            seed=seed,
-            now=now,
-            latency=latency,
-            rate_limit=rate_limit,
-            strict_real_time=strict_real_time,
-            legacy_default_range=legacy_default_range,
-        )
+        try:
+            server = Emulator(
+                seed=seed,
+                now=now,
+                latency=latency,
+                jitter=jitter,
+                rate_limit=rate_limit,
+                strict_real_time=strict_real_time,
+                legacy_default_range=legacy_default_range,
+            )
+        except ValueError as error:  # a setting out of range, e.g. a negative latency
+            raise click.UsageError(str(error)) from None
         with server.serve("127.0.0.1", port) as url:
             click.echo(f"pyconviva emulator listening on {url} (Ctrl-C stops it)")
             click.echo(f"  export CONVIVA_BASE_URL={url}")
