@@ -260,7 +260,7 @@ class Attempts:
         )
         delay = self._retry_delay(f"HTTP {response.status_code}", retry_after)
         if delay is None:
-            raise _with_give_up_hint(error, self._give_up_note())
+            raise _with_give_up_hint(error, self._give_up_note()) if self.count > 1 else error
         return delay
 
     def after_failure(self, exc: httpx2.RequestError) -> float:

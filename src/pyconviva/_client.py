@@ -296,7 +296,7 @@ class ConvivaAPI(BaseConvivaClient):
             >>> api.get_available_group_by_endpoints("quality-summary")  # doctest: +SKIP
         """
         path = group_by_endpoints_path(metric_group, dimension_tag_only)
-        return self._metadata(path, "endpoints")
+        return self._metadata(path, "group-by-endpoints")
 
 
 class AsyncConvivaAPI(BaseConvivaClient):
@@ -465,4 +465,4 @@ class AsyncConvivaAPI(BaseConvivaClient):
     ) -> MetadataResult:
         """Group-by endpoints; see :meth:`ConvivaAPI.get_available_group_by_endpoints`."""
         path = group_by_endpoints_path(metric_group, dimension_tag_only)
-        return await self._metadata(path, "endpoints")
+        return await self._metadata(path, "group-by-endpoints")

@@ -1,0 +1,433 @@
+"""Error replies and transport failures: which exception, what it says, and what is retried."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import httpx2
+import pytest
+
+from pyconviva._client import ConvivaAPI
+from pyconviva._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from pyconviva._retry import RetryPolicy
+
+NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
+KEY = "k3y-that-must-stay-secret"
+CLIENT_ID = "client-id-123"
+OK_BODY = {"kpis": []}
+
+Handler = Callable[[httpx2.Request], httpx2.Response]
+
+
+class FakeTimer:
+    """Stands in for sleep and the monotonic clock: sleeping only moves the clock on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def scripted(*responses: httpx2.Response | Exception) -> tuple[Handler, list[httpx2.Request]]:
+    """A handler replaying ``responses`` in order (an exception is raised), and its log."""
+    seen: list[httpx2.Request] = []
+    script = iter(responses)
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        outcome = next(script)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    return handle, seen
+
+
+@pytest.fixture
+def timer() -> FakeTimer:
+    return FakeTimer()
+
+
+@pytest.fixture
+def make_api(timer: FakeTimer) -> Iterator[Callable[..., ConvivaAPI]]:
+    made: list[ConvivaAPI] = []
+
+    def make(handler: Handler, **options: object) -> ConvivaAPI:
+        options.setdefault("retry", RetryPolicy(jitter=0.0))
+        api = ConvivaAPI(
+            KEY,
+            CLIENT_ID,
+            transport=httpx2.MockTransport(handler),
+            clock=lambda: NOW,
+            **options,  # type: ignore[arg-type]
+        )
+        api._sleep = timer.sleep
+        api._monotonic = timer.monotonic
+        made.append(api)
+        return api
+
+    yield make
+    for api in made:
+        api.close()
+
+
+def error(status: int, body: object = None, **headers: str) -> httpx2.Response:
+    if body is None:
+        return httpx2.Response(status, headers=headers)
+    if isinstance(body, str):
+        return httpx2.Response(status, text=body, headers=headers)
+    return httpx2.Response(status, json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (413, ResponseTooLargeError),
+        (422, UnprocessableEntityError),
+        (429, RateLimitError),
+        (500, ServerError),
+        (502, ServerError),
+        (503, ServerError),
+        (418, APIStatusError),
+    ],
+)
+def test_each_status_raises_its_exception_class(
+    make_api: Callable[..., ConvivaAPI], status: int, expected: type[APIStatusError]
+) -> None:
+    body = {"name": "Kind", "message": f"status {status} explained"}
+    handler, _ = scripted(*[error(status, body)] * 4)
+    api = make_api(handler)
+    with pytest.raises(APIStatusError) as caught:
+        api.get_kpis()
+    assert type(caught.value) is expected
+    assert caught.value.status_code == status
+    assert caught.value.message == f"status {status} explained"
+    assert caught.value.body == body
+    assert caught.value.request == "GET https://api.conviva.com/insights/3.0/kpis"
+
+
+def test_the_message_falls_back_to_name_then_to_a_text_snippet(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    handler, _ = scripted(
+        error(422, {"name": "UnprocessableEntity"}),
+        error(400, "  plain\ntext   failure " + "x" * 500),
+        error(403),
+    )
+    api = make_api(handler)
+    with pytest.raises(UnprocessableEntityError) as first:
+        api.get_kpis()
+    assert first.value.message == "UnprocessableEntity"
+    with pytest.raises(BadRequestError) as second:
+        api.get_kpis()
+    assert second.value.message.startswith("plain text failure xxx")
+    assert len(second.value.message) <= 201
+    assert second.value.body is None
+    with pytest.raises(PermissionDeniedError) as third:
+        api.get_kpis()
+    assert third.value.message == "Forbidden"
+
+
+def test_the_request_is_described_with_its_query_and_without_credentials(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    handler, _ = scripted(error(422, {"message": "too long"}))
+    api = make_api(handler)
+    with pytest.raises(UnprocessableEntityError) as caught:
+        api.get_historical_data("attempts", group_by="isp", time_range=5)
+    url = "https://api.conviva.com/insights/3.0/metrics/attempts/group-by/isp?days=5"
+    assert caught.value.request == f"GET {url}"
+    assert f"(request: GET {url})" in str(caught.value)
+    assert KEY not in str(caught.value)
+
+
+def test_401_names_the_client_id_and_the_positional_order(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    handler, _ = scripted(error(401, {"message": "Unauthorized"}))
+    api = make_api(handler)
+    with pytest.raises(AuthenticationError) as caught:
+        api.get_kpis()
+    text = str(caught.value)
+    assert "HTTP 401: Unauthorized" in text
+    assert repr(CLIENT_ID) in text
+    assert "ConvivaAPI(client_key, client_id)" in text
+    assert "client_id=... and client_key=..." in text
+    assert KEY not in text
+
+
+def test_404_for_an_unknown_metric_suggests_close_names(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    handler, _ = scripted(error(404, {"name": "NotFound", "message": "Unknown metric"}))
+    api = make_api(handler)
+    with pytest.raises(NotFoundError) as caught:
+        api.get_historical_data("atempts")
+    assert caught.value.hint is not None
+    assert "'atempts' is not a metric pyconviva knows" in caught.value.hint
+    assert "did you mean 'attempts'" in str(caught.value)
+
+
+def test_404_for_an_unknown_dimension_suggests_close_names(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    handler, _ = scripted(error(404, {"message": "Unknown dimension"}))
+    api = make_api(handler)
+    with pytest.raises(NotFoundError) as caught:
+        api.get_historical_data(["attempts", "plays"], group_by="device-nam")
+    assert caught.value.hint is not None
+    assert "'device-nam' is not a dimension" in caught.value.hint
+    assert "'device-name'" in caught.value.hint
+    assert "metric" not in caught.value.hint  # both metrics are known
+
+
+def test_404_for_known_names_carries_no_suggestion(make_api: Callable[..., ConvivaAPI]) -> None:
+    handler, _ = scripted(error(404, {"message": "Not enabled"}))
+    api = make_api(handler)
+    with pytest.raises(NotFoundError) as caught:
+        api.get_historical_data("attempts", group_by="isp")
+    assert caught.value.hint is None
+
+
+def test_413_explains_how_to_ask_for_less(make_api: Callable[..., ConvivaAPI]) -> None:
+    handler, _ = scripted(error(413, {"message": "Request Entity Too Large"}))
+    api = make_api(handler)
+    with pytest.raises(ResponseTooLargeError, match="shorter time_range"):
+        api.get_historical_data("attempts")
+
+
+def test_a_redirect_is_an_error_pointing_at_base_url(make_api: Callable[..., ConvivaAPI]) -> None:
+    handler, seen = scripted(error(301, None, location="https://elsewhere.example.com/"))
+    api = make_api(handler)
+    with pytest.raises(APIStatusError, match="check base_url") as caught:
+        api.get_kpis()
+    assert caught.value.status_code == 301
+    assert len(seen) == 1
+
+
+def test_connection_errors_map_to_api_connection_error_with_the_cause(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    cause = httpx2.ConnectError("connection refused")
+    handler, _ = scripted(cause)
+    api = make_api(handler, max_retries=0, retry=None)
+    with pytest.raises(APIConnectionError) as caught:
+        api.get_kpis()
+    assert type(caught.value) is APIConnectionError
+    assert caught.value.__cause__ is cause
+    assert "connection refused" in str(caught.value)
+    assert caught.value.request == "GET https://api.conviva.com/insights/3.0/kpis"
+
+
+def test_timeouts_map_to_api_timeout_error_with_the_cause(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    cause = httpx2.ReadTimeout("read timed out")
+    handler, _ = scripted(cause)
+    api = make_api(handler, max_retries=0, retry=None)
+    with pytest.raises(APITimeoutError) as caught:
+        api.get_kpis()
+    assert caught.value.__cause__ is cause
+    assert isinstance(caught.value, APIConnectionError)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        error(500),
+        error(502),
+        error(503, {"message": "busy"}),
+        error(429, {"message": "Too Many Requests"}),
+        error(408),
+        httpx2.ConnectError("refused"),
+        httpx2.ReadTimeout("slow"),
+        httpx2.RemoteProtocolError("truncated body"),
+    ],
+    ids=lambda f: getattr(f, "status_code", type(f).__name__),
+)
+def test_transient_failures_are_retried_until_success(
+    make_api: Callable[..., ConvivaAPI],
+    timer: FakeTimer,
+    failure: httpx2.Response | Exception,
+) -> None:
+    handler, seen = scripted(failure, failure, httpx2.Response(200, json=OK_BODY))
+    api = make_api(handler)
+    result = api.get_kpis()
+    assert result["kpis"] == []
+    assert len(seen) == 3
+    assert timer.sleeps == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
+def test_answers_about_the_request_are_never_retried(
+    make_api: Callable[..., ConvivaAPI], timer: FakeTimer, status: int
+) -> None:
+    handler, seen = scripted(error(status, {"message": "no"}), httpx2.Response(200, json=OK_BODY))
+    api = make_api(handler)
+    with pytest.raises(APIStatusError):
+        api.get_kpis()
+    assert len(seen) == 1
+    assert timer.sleeps == []
+
+
+def test_gives_up_after_max_retries_with_the_last_error(
+    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+) -> None:
+    handler, seen = scripted(
+        error(503, {"message": "first"}),
+        error(502, {"message": "second"}),
+        error(500, {"message": "third"}),
+        error(504, {"message": "last"}),
+        httpx2.Response(200, json=OK_BODY),
+    )
+    api = make_api(handler)
+    with pytest.raises(ServerError) as caught:
+        api.get_kpis()
+    assert caught.value.status_code == 504
+    assert caught.value.message == "last"
+    assert "Gave up after 4 attempts" in str(caught.value)
+    assert len(seen) == 4
+    assert timer.sleeps == [0.5, 1.0, 2.0]
+
+
+def test_gives_up_on_connection_errors_with_the_last_cause(
+    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+) -> None:
+    last = httpx2.ConnectError("still refused")
+    handler, seen = scripted(httpx2.ConnectError("refused"), last)
+    api = make_api(handler, retry=RetryPolicy(max_retries=1, jitter=0.0))
+    with pytest.raises(APIConnectionError) as caught:
+        api.get_kpis()
+    assert caught.value.__cause__ is last
+    assert "Gave up after 2 attempts" in str(caught.value)
+    assert len(seen) == 2
+
+
+def test_zero_max_retries_sends_once(make_api: Callable[..., ConvivaAPI], timer: FakeTimer) -> None:
+    handler, seen = scripted(error(503), httpx2.Response(200, json=OK_BODY))
+    api = make_api(handler, max_retries=0, retry=None)
+    with pytest.raises(ServerError) as caught:
+        api.get_kpis()
+    assert len(seen) == 1
+    assert "Gave up" not in str(caught.value)
+
+
+def test_retry_after_seconds_are_honoured(
+    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+) -> None:
+    handler, _ = scripted(
+        error(429, {"message": "Too Many Requests"}, **{"Retry-After": "7"}),
+        error(503, None, **{"Retry-After": "0"}),
+        httpx2.Response(200, json=OK_BODY),
+    )
+    make_api(handler).get_kpis()
+    assert timer.sleeps == [7.0, 0.0]
+
+
+def test_retry_after_http_date_is_read_against_the_client_clock(
+    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+) -> None:
+    when = format_datetime(NOW + timedelta(seconds=12), usegmt=True)
+    handler, _ = scripted(
+        error(429, None, **{"Retry-After": when}), httpx2.Response(200, json=OK_BODY)
+    )
+    make_api(handler).get_kpis()
+    assert timer.sleeps == [12.0]
+
+
+def test_huge_or_garbage_retry_after_is_capped_or_ignored(
+    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+) -> None:
+    handler, _ = scripted(
+        error(429, None, **{"Retry-After": "99999"}),
+        error(429, None, **{"Retry-After": "whenever"}),
+        httpx2.Response(200, json=OK_BODY),
+    )
+    policy = RetryPolicy(jitter=0.0, retry_after_cap=30.0)
+    make_api(handler, retry=policy).get_kpis()
+    assert timer.sleeps == [30.0, 1.0]
+
+
+def test_the_total_time_budget_stops_retries_early(
+    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+) -> None:
+    handler, seen = scripted(
+        error(429, None, **{"Retry-After": "4"}),
+        error(429, None, **{"Retry-After": "4"}),
+        error(429, {"message": "still limited"}, **{"Retry-After": "4"}),
+        httpx2.Response(200, json=OK_BODY),
+    )
+    policy = RetryPolicy(max_retries=10, jitter=0.0, total_timeout=10.0)
+    with pytest.raises(RateLimitError) as caught:
+        make_api(handler, retry=policy).get_kpis()
+    assert timer.sleeps == [4.0, 4.0]  # a third wait would end at 12 s, past the 10 s budget
+    assert len(seen) == 3
+    assert "total_timeout=10 s" in str(caught.value)
+
+
+def test_time_spent_waiting_for_replies_counts_against_the_budget(
+    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+) -> None:
+    def slow_failure(request: httpx2.Request) -> httpx2.Response:
+        timer.now += 9.0  # the server took 9 s to fail
+        return error(503)
+
+    api = make_api(slow_failure, retry=RetryPolicy(max_retries=5, jitter=0.0, total_timeout=20.0))
+    with pytest.raises(ServerError):
+        api.get_kpis()
+    assert timer.sleeps == [0.5, 1.0]  # after 3 slow attempts (28.5 s) no wait fits
+
+
+def test_each_retry_is_logged_at_warning_with_attempt_reason_and_delay(
+    make_api: Callable[..., ConvivaAPI], caplog: pytest.LogCaptureFixture
+) -> None:
+    handler, _ = scripted(
+        error(503), httpx2.ReadTimeout("slow"), httpx2.Response(200, json=OK_BODY)
+    )
+    caplog.set_level(logging.WARNING, logger="pyconviva")
+    make_api(handler).get_kpis()
+    retries = [r for r in caplog.records if r.name == "pyconviva"]
+    assert [r.levelno for r in retries] == [logging.WARNING, logging.WARNING]
+    assert [(r.attempt, r.reason, r.delay) for r in retries] == [  # type: ignore[attr-defined]
+        (1, "HTTP 503", 0.5),
+        (2, "timeout (ReadTimeout)", 1.0),
+    ]
+    assert (
+        "Retrying GET https://api.conviva.com/insights/3.0/kpis in 0.50 s"
+        in retries[0].getMessage()
+    )
+
+
+def test_jitter_uses_a_per_client_random_source(make_api: Callable[..., ConvivaAPI]) -> None:
+    handler, _ = scripted(error(503), httpx2.Response(200, json=OK_BODY))
+    timer = FakeTimer()
+    api = make_api(handler, retry=RetryPolicy(jitter=0.5))
+    api._sleep = timer.sleep
+    api._rng.seed(7)
+    api.get_kpis()
+    assert 0.25 <= timer.sleeps[0] <= 0.5
