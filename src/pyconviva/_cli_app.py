@@ -12,6 +12,7 @@ import contextlib
 import functools
 import io
 import logging
+import math
 import os
 import sys
 import threading
@@ -424,11 +425,19 @@ def _pairs(items: Sequence[str], option: str) -> dict[str, str | list[str]]:
 
 def metrics_tabular(result: MetricsResult, *, wide: bool) -> Tabular:
     """A metrics reply for the output formats: tidy records (long, or wide with ``--wide``)."""
-    if wide:
-        frame = result.to_pandas(wide=True)
-        rows = frame.to_dict(orient="records")
-        return Tabular(rows, result, lambda path: frame.to_parquet(path, index=False))
-    return Tabular(result.records(), result, result.to_parquet)
+    if not wide:
+        return Tabular(result.records(), result, result.to_parquet)
+    frame = result.to_pandas(wide=True).reset_index()
+    rows = [
+        {str(name): _missing_as_none(value) for name, value in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+    return Tabular(rows, result, lambda path: frame.to_parquet(path, index=False))
+
+
+def _missing_as_none(value: Any) -> Any:
+    # A wide frame marks "no value in this bucket" as NaN; CSV and JSON show it as empty/null.
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def metadata_tabular(result: MetadataResult, title: str) -> Tabular:

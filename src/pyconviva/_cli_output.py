@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
-from pyconviva._exceptions import MissingDependencyError
+from pyconviva._optional import require
 from pyconviva._rules import format_instant
 
 __all__ = [
@@ -57,7 +57,7 @@ class Tabular:
 
     rows: Sequence[Row]
     document: Any
-    write_parquet: Callable[[Path], None]
+    write_parquet: Callable[[Path], object]
     title: str = ""
 
 
@@ -86,6 +86,8 @@ def cell_text(value: Any) -> str:
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):  # results are read-only mappings over the raw reply
+        return dict(value)
     if isinstance(value, datetime):
         return format_instant(value)
     if isinstance(value, date):
@@ -135,12 +137,9 @@ def rich_table(rows: Sequence[Row], title: str = "") -> Table:
 
 def rows_to_parquet(rows: Sequence[Row], path: Path) -> None:
     """Rows with no frame of their own (the built-in catalogue) as a Parquet file."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ModuleNotFoundError as error:
-        raise MissingDependencyError("Parquet output", "parquet", "pyarrow") from error
-    pq.write_table(pa.Table.from_pylist([dict(row) for row in rows]), path)
+    arrow = require("pyarrow", feature="Parquet output")
+    parquet = require("pyarrow.parquet", feature="Parquet output")
+    parquet.write_table(arrow.Table.from_pylist([dict(row) for row in rows]), path)
 
 
 @contextlib.contextmanager
