@@ -161,7 +161,7 @@ def test_days_examples_of_the_time_range_page(days: int, ok: bool) -> None:
     ("start", "end", "expected"),
     [
         ("2022-10-24", "2022-12-25", None),
-        ("2022-06-24", "2022-12-25", "spans 184 days, 94 days over the 90 days limit"),
+        ("2022-06-24", "2022-12-25", "spans 184 days, 94 days more than the 90 days allowed"),
         ("2021-01-01", "2022-12-25", "before the earliest allowed start 2021-12-01T00:00:00Z"),
     ],
 )
@@ -183,7 +183,11 @@ def test_start_end_examples_of_the_time_range_page(
     ("start", "end", "expected"),
     [
         ("13:50", "14:10", None),  # an end in the future is accepted
-        ("13:30", "14:00", "spans 30 minutes up to now, 15 minutes over the 15 minutes limit"),
+        (
+            "13:30",
+            "14:00",
+            "spans 30 minutes up to now, 15 minutes more than the 15 minutes allowed",
+        ),
         ("13:30", "13:40", "starts 15 minutes before the earliest allowed start"),
     ],
 )
@@ -244,7 +248,7 @@ NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=UTC)
             False,
             None,
             422,
-            "starts 1 day before the earliest allowed start",
+            "starts 24 hours before the earliest allowed start",
         ),
         (
             HISTORICAL,
@@ -264,7 +268,7 @@ NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=UTC)
             False,
             None,
             422,
-            "1 hour over the 1 day limit of minutely granularity PT1M without group-by",
+            "1 hour more than the 24 hours allowed for minutely granularity PT1M without group-by",
         ),
         (
             HISTORICAL,
@@ -274,7 +278,7 @@ NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=UTC)
             True,
             None,
             422,
-            "1 hour over the 6 hours limit of minutely granularity PT6M with group-by",
+            "1 hour more than the 6 hours allowed for minutely granularity PT6M with group-by",
         ),
         (
             HISTORICAL,
@@ -284,7 +288,7 @@ NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=UTC)
             True,
             None,
             422,
-            "over the 1 day limit of minutely granularity PT30M with group-by",
+            "more than the 24 hours allowed for minutely granularity PT30M with group-by",
         ),
         (
             HISTORICAL,
@@ -294,7 +298,7 @@ NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=UTC)
             True,
             51,
             422,
-            "1 day over the 1 day limit of a group-by request with limit=51",
+            "24 hours more than the 24 hours allowed for a group-by request with limit=51",
         ),
         (
             REAL_TIME,

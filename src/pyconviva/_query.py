@@ -133,7 +133,11 @@ def build_metrics_query(
         root, *window, effective, grouped=grouped, limit=checked_limit, now=now
     )
     if violation is not None and (check_limits or violation.status == 400):
-        raise QueryError(f"time_range={time_range!r}: {violation.message}", argument="time_range")
+        sent = "&".join(f"{key}={value}" for key, value in time_params) or "no time parameter"
+        raise QueryError(
+            f"time_range={time_range!r} (sent as {sent}): {violation.message}",
+            argument="time_range",
+        )
 
     params: list[Param] = [("metric", name) for name in names] if selection else []
     params += time_params
@@ -209,8 +213,8 @@ def _metric_names(metrics: object) -> tuple[tuple[str, ...], bool]:
             argument="metrics",
         )
     names: list[str] = []
-    for item in metrics:
-        name = to_kebab(_path_name(item, "metrics", f"every item must be a metric name; {fix}"))
+    for index, item in enumerate(metrics):
+        name = to_kebab(_path_name(item, "metrics", fix, f"metrics[{index}]"))
         if name in names:
             raise QueryError(
                 f"metrics={metrics!r} names {name!r} twice; give each metric once",
@@ -234,7 +238,7 @@ def _group_by(group_by: object) -> tuple[str | None, str | None]:
                 f"group_by={group_by!r} must have exactly the key 'custom-tag'; {fix}",
                 argument="group_by",
             )
-        return None, _path_name(group_by["custom-tag"], "group_by", f"the tag is empty; {fix}")
+        return None, _path_name(group_by["custom-tag"], "group_by", fix, "group_by['custom-tag']")
     raise QueryError(
         f"group_by={group_by!r} is neither a dimension name nor a custom-tag dict; pass a "
         "dimension such as 'isp' or {'custom-tag': 'appVersion'}",
@@ -242,10 +246,12 @@ def _group_by(group_by: object) -> tuple[str | None, str | None]:
     )
 
 
-def _path_name(value: object, argument: str, fix: str) -> str:
+def _path_name(value: object, argument: str, fix: str, shown: str | None = None) -> str:
+    """``value`` if it is safe as a path segment; ``shown`` is how the message names it."""
     if not isinstance(value, str) or not _PATH_NAME.fullmatch(value):
         raise QueryError(
-            f"{argument}={value!r} is not a usable name (letters, digits, '-', '_' or '.'); {fix}",
+            f"{shown or argument}={value!r} is not a usable name (letters, digits, '-', '_' or "
+            f"'.'); {fix}",
             argument=argument,
         )
     return value
@@ -301,7 +307,7 @@ def _tag_filters(tags: object) -> list[Param]:
         )
     params: list[Param] = []
     for tag, value in tags.items():
-        name = _path_name(tag, "filter_by['custom-tag']", fix)
+        name = _path_name(tag, "filter_by", fix, "filter_by['custom-tag'] key")
         params += [
             (f"tag_{name}", v) for v in _filter_values(value, f"filter_by['custom-tag'][{tag!r}]")
         ]
@@ -543,7 +549,7 @@ def _sort(
             "add group_by= or drop sort_by",
             argument="sort_by",
         )
-    metric = to_kebab(_path_name(parts[0], "sort_by", fix))
+    metric = to_kebab(_path_name(parts[0], "sort_by", fix, f"sort_by={sort_by!r}: metric"))
     # A single name may be a metric group, whose members are not known offline.
     if selection and metric not in metrics:
         raise QueryError(

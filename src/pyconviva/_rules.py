@@ -247,8 +247,9 @@ def _check_real_time(
         return RangeViolation(
             422,
             f"the real-time range {shown} spans {_human(span)} up to now, "
-            f"{_human(span - REAL_TIME_MAX_SPAN)} over the {_human(REAL_TIME_MAX_SPAN)} limit of "
-            "real-time requests; shorten it, or use the historical endpoints for older data",
+            f"{_human(span - REAL_TIME_MAX_SPAN)} more than the {_human(REAL_TIME_MAX_SPAN)} "
+            "allowed for real-time requests; shorten it, or use the historical endpoints for "
+            "older data",
         )
     earliest = now - REAL_TIME_MAX_SPAN
     if start < earliest:
@@ -296,9 +297,9 @@ def _check_historical(
         return None
     return RangeViolation(
         422,
-        f"the range {shown} spans {_human(span)}, {_human(span - allowed)} over the "
-        f"{_human(allowed)} limit of {_span_reason(granularity, grouped=grouped, limit=limit)}; "
-        f"{_FIX}",
+        f"the range {shown} spans {_human(span)}, {_human(span - allowed)} more than the "
+        f"{_human(allowed)} allowed for "
+        f"{_span_reason(granularity, grouped=grouped, limit=limit)}; {_FIX}",
     )
 
 
@@ -427,11 +428,19 @@ def as_utc(t: datetime) -> datetime:
 
 
 def _human(delta: timedelta) -> str:
-    """A duration in words, largest units first: ``3 days 4 hours``, ``90 seconds`` -> ``1 minute
-    30 seconds``."""
+    """A duration in words, largest units first (hours up to two days): ``90 days``,
+    ``30 hours``, ``15 minutes 56 seconds``."""
     seconds = int(delta.total_seconds())
+    units: tuple[tuple[str, int], ...] = (
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+        ("second", 1),
+    )
+    if seconds < 2 * 86400:
+        units = units[1:]
     parts = []
-    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+    for name, size in units:
         count, seconds = divmod(seconds, size)
         if count:
             parts.append(f"{count} {name}{'s' if count != 1 else ''}")
