@@ -460,9 +460,12 @@ Examples:
 \b
 Credentials: CONVIVA_CLIENT_ID and CONVIVA_CLIENT_KEY, or a profile in
 ~/.config/pyconviva/config.toml (or $PYCONVIVA_CONFIG) chosen with --profile.
+
+\b
 Exit codes: 0 ok, 1 other error, 2 usage/invalid query/configuration,
 3 authentication, 4 rate limited, 5 server, 6 network, 7 query rejected by the API,
 130 interrupted.
+
 \b
 Shell completion (bash; zsh and fish alike with zsh_source/fish_source):
   eval "$(_PYCONVIVA_COMPLETE=bash_source pyconviva)"
@@ -475,7 +478,12 @@ def app() -> None:
     """Query Conviva's Metrics V3 API: numbers, tables and exports from the shell."""
 
 
-def _query_options(func: _F) -> _F:
+def _query_options(length: Callable[[_F], _F]) -> Callable[[_F], _F]:
+    """The query options of ``historical`` and ``realtime``; ``length`` is --days/--minutes."""
+    return functools.partial(_add_query_options, length)
+
+
+def _add_query_options(length: Callable[[_F], _F], func: _F) -> _F:
     options = (
         click.argument(
             "metrics", nargs=-1, required=True, metavar="METRIC...", shell_complete=_complete_metric
@@ -503,6 +511,7 @@ def _query_options(func: _F) -> _F:
             help="Filter on a custom tag value (repeatable, like --filter).",
         ),
         click.option("--filter-id", metavar="ID", help="Use a saved filter (`pyconviva filters`)."),
+        length,
         click.option("--start", metavar="ISO", help="Range start (inclusive), e.g. 2025-01-01."),
         click.option("--end", metavar="ISO", help="Range end (exclusive), e.g. 2025-01-06T12:00Z."),
         click.option("--granularity", metavar="ISO8601", help="Bucket size: PT1M, PT1H, P1D, ALL"),
@@ -563,9 +572,10 @@ Examples:
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog=_HISTORICAL_EPILOG)
-@_query_options
-@click.option(
-    "--days", "last", type=int, metavar="N", help="The last N days up to the last full hour."
+@_query_options(
+    click.option(
+        "--days", "last", type=int, metavar="N", help="The last N days up to the last full hour."
+    )
 )
 @_output_options
 @_connected
@@ -586,9 +596,10 @@ Examples:
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog=_REALTIME_EPILOG)
-@_query_options
-@click.option(
-    "--minutes", "last", type=int, metavar="N", help="The last N minutes (default 5, max 15)."
+@_query_options(
+    click.option(
+        "--minutes", "last", type=int, metavar="N", help="The last N minutes (default 5, max 15)."
+    )
 )
 @_output_options
 @_connected
