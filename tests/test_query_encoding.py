@@ -130,6 +130,8 @@ NORMALISED_AND_NEW: list[Case] = [
      f"{H}/audience/group-by/isp", [("days", "1"), ("sort_by", "plays")]),
     (HISTORICAL, {"metrics": ("attempts", "plays")}, f"{H}/custom-selection",
      [("metric", "attempts"), ("metric", "plays"), ("days", "1")]),
+    (HISTORICAL, {"metrics": "plays", "group_by": {"custom-tag": "Content Type"}},
+     f"{H}/plays/group-by/dimension-tag/Content Type", [("days", "1")]),
     # custom-tag filters
     (HISTORICAL, {"metrics": "attempts", "filter_by": {"custom-tag": {"appVersion": "1.2"}}},
      f"{H}/attempts", [("days", "1"), ("tag_appVersion", "1.2")]),

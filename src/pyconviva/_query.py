@@ -45,9 +45,17 @@ __all__ = ["MetricsQuery", "build_metrics_query", "group_by_endpoints_path", "me
 Param = tuple[str, str]
 MetadataKind = Literal["endpoints", "dimensions", "filters", "kpis"]
 
-# Names that become path segments: no "/", "?", "%" or spaces can slip into the URL.
-_PATH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
-_CUSTOM_TAG_KEYS = ("custom-tag", "custom_tag")
+# Names that become path segments, so that no "/", "?" or "#" can slip into the URL. Metric and
+# dimension names are plain identifiers; custom tags are spelled by the customer, so they are
+# only kept clear of URL delimiters and surrounding spaces.
+_NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*"), "letters, digits, '-', '_' or '.'"),
+    "tag": (
+        re.compile(r"[^/?#%\s](?:[^/?#%]*[^/?#%\s])?"),
+        "no '/', '?', '#' or '%', no surrounding spaces",
+    ),
+}
+_CUSTOM_TAG = "custom-tag"
 _PAIR_KEYS: dict[str, tuple[str, str]] = {
     "date": ("start_date", "end_date"),
     "epoch": ("start_epoch", "end_epoch"),
@@ -118,6 +126,11 @@ def build_metrics_query(
     ``check_limits=False`` skips only the span and retention rules (422 family) so that a bulk
     planner can split the window; malformed input (400 family) is still refused.
     """
+    if root not in _COUNT_KEY:
+        raise QueryError(
+            f"root={root!r} is not a Metrics V3 root; use {HISTORICAL!r} or {REAL_TIME!r}",
+            argument="root",
+        )
     names, selection = _metric_names(metrics)
     dimension, tag = _group_by(group_by)
     grouped = dimension is not None or tag is not None
@@ -233,12 +246,13 @@ def _group_by(group_by: object) -> tuple[str | None, str | None]:
         return to_kebab(_path_name(group_by, "group_by", fix)), None
     if isinstance(group_by, Mapping):
         fix = "pass {'custom-tag': '<tag name>'}, e.g. {'custom-tag': 'appVersion'}"
-        if list(group_by) != ["custom-tag"]:
+        if list(group_by) != [_CUSTOM_TAG]:
             raise QueryError(
                 f"group_by={group_by!r} must have exactly the key 'custom-tag'; {fix}",
                 argument="group_by",
             )
-        return None, _path_name(group_by["custom-tag"], "group_by", fix, "group_by['custom-tag']")
+        tag = group_by[_CUSTOM_TAG]
+        return None, _path_name(tag, "group_by", fix, "group_by['custom-tag']", kind="tag")
     raise QueryError(
         f"group_by={group_by!r} is neither a dimension name nor a custom-tag dict; pass a "
         "dimension such as 'isp' or {'custom-tag': 'appVersion'}",
@@ -246,12 +260,14 @@ def _group_by(group_by: object) -> tuple[str | None, str | None]:
     )
 
 
-def _path_name(value: object, argument: str, fix: str, shown: str | None = None) -> str:
+def _path_name(
+    value: object, argument: str, fix: str, shown: str | None = None, kind: str = "name"
+) -> str:
     """``value`` if it is safe as a path segment; ``shown`` is how the message names it."""
-    if not isinstance(value, str) or not _PATH_NAME.fullmatch(value):
+    pattern, rule = _NAME_RULES[kind]
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise QueryError(
-            f"{shown or argument}={value!r} is not a usable name (letters, digits, '-', '_' or "
-            f"'.'); {fix}",
+            f"{shown or argument}={value!r} is not a usable {kind} ({rule}); {fix}",
             argument=argument,
         )
     return value
@@ -282,7 +298,7 @@ def _filters(filter_by: object) -> tuple[list[Param], str | None]:
             kpi = _whole_number(value, "filter_by['kpi_id']", "a KPI id such as 2")
         elif key == "filter_id":
             saved = _filter_id(value)
-        elif key in _CUSTOM_TAG_KEYS:
+        elif key == _CUSTOM_TAG:
             params += _tag_filters(value)
         else:
             params += [(to_snake(key), v) for v in _filter_values(value, f"filter_by[{key!r}]")]
@@ -307,7 +323,7 @@ def _tag_filters(tags: object) -> list[Param]:
         )
     params: list[Param] = []
     for tag, value in tags.items():
-        name = _path_name(tag, "filter_by", fix, "filter_by['custom-tag'] key")
+        name = _path_name(tag, "filter_by", fix, "filter_by['custom-tag'] key", kind="tag")
         params += [
             (f"tag_{name}", v) for v in _filter_values(value, f"filter_by['custom-tag'][{tag!r}]")
         ]
