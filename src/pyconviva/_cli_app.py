@@ -416,7 +416,7 @@ def _pairs(items: Sequence[str], option: str) -> dict[str, str | list[str]]:
         key, equals, value = item.partition("=")
         if not equals or not key.strip():
             raise click.BadParameter(
-                f"{item!r} is not KEY=VALUE (for example {option} isp=Optus)",
+                f"{item!r} is not KEY=VALUE (a name, '=', then the value to keep)",
                 param_hint=f"'{option}'",
             )
         values.setdefault(key.strip(), []).append(value)
