@@ -494,14 +494,19 @@ def _date_value(value: object, argument: str) -> tuple[str, datetime]:
     return format_instant(instant), instant
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _epoch_value(value: object, argument: str, scale: int) -> tuple[str, datetime]:
     unit = "milliseconds" if scale == 1000 else "seconds"
     count = _whole_number(value, argument, f"whole Unix {unit}")
-    try:
-        instant = datetime.fromtimestamp(int(count) / scale, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError) as exc:
+    try:  # exact integer arithmetic: no float rounding of milliseconds
+        instant = _EPOCH + timedelta(**{unit: int(count)})
+    except OverflowError as exc:
         raise QueryError(
-            f"{argument}={value!r} is out of range for Unix {unit}", argument="time_range"
+            f"{argument}={value!r} is out of range for Unix {unit}; pass an instant between "
+            "1970 and 9999",
+            argument="time_range",
         ) from exc
     return count, instant
 
