@@ -175,7 +175,7 @@ def test_401_names_the_client_id_and_the_positional_order(
         api.get_kpis()
     text = str(caught.value)
     assert "HTTP 401: Unauthorized" in text
-    assert repr(CLIENT_ID) in text
+    assert "client id 'clie'… (13 chars) (from argument client_id" in text
     assert "ConvivaAPI(client_key, client_id)" in text
     assert "client_id=... and client_key=..." in text
     assert KEY not in text

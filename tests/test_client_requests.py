@@ -256,7 +256,7 @@ def test_closed_client_refuses_to_send(recorder: Recorder) -> None:
 def test_repr_shows_base_url_and_client_id_but_not_the_key(api: ConvivaAPI) -> None:
     text = repr(api)
     assert "https://api.conviva.com" in text
-    assert CLIENT_ID in text
+    assert "client_id='clie'… (13 chars)" in text
     assert KEY not in text
     assert (api.base_url, api.client_id) == ("https://api.conviva.com", CLIENT_ID)
 

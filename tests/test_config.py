@@ -95,12 +95,18 @@ def test_an_id_with_a_colon_is_refused_because_basic_auth_cannot_carry_it() -> N
         resolve_credentials(KEY, "id:key", None, {})
 
 
-def test_credentials_repr_and_str_mask_the_key() -> None:
-    credentials = Credentials("my-id", KEY)
+def test_credentials_repr_and_str_mask_the_key_and_most_of_the_id() -> None:
+    credentials = Credentials("my-client-id", KEY)
     for text in (repr(credentials), str(credentials), f"{credentials}"):
         assert KEY not in text
-        assert "my-id" in text
+        assert "client_id='my-c'… (12 chars)" in text
         assert "key=***" in text
+
+
+def test_a_key_passed_as_the_id_by_mistake_is_not_shown_either() -> None:
+    swapped = Credentials(client_id=KEY, client_key="the-real-id")
+    assert KEY not in repr(swapped)
+    assert KEY not in swapped.masked_id
 
 
 def test_authorization_header_is_http_basic_of_id_and_key() -> None:

@@ -139,7 +139,7 @@ def _hint(response: httpx2.Response, credentials: Credentials) -> str | None:
     status = response.status_code
     if status == 401:
         return (
-            f"The API refused client id {credentials.client_id!r} (from "
+            f"The API refused client id {credentials.masked_id} (from "
             f"{credentials.id_source}; the key is not shown). {_SWAP_REMINDER}"
         )
     if status in (400, 404):
@@ -374,7 +374,7 @@ class BaseConvivaClient:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(base_url={self.base_url!r}, "
-            f"client_id={self.client_id!r}, key=***)"
+            f"client_id={self._config.credentials.masked_id}, key=***)"
         )
 
     def _metrics_query(

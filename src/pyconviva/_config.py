@@ -57,6 +57,7 @@ ENV_CLIENT_SECRET = "CONVIVA_CLIENT_SECRET"  # noqa: S105 - a variable name, not
 ENV_BASE_URL = "CONVIVA_BASE_URL"
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
+_SHOWN_ID_CHARS = 4
 
 
 @dataclass(frozen=True, repr=False)
@@ -75,9 +76,18 @@ class Credentials:
     id_source: str = field(default="argument client_id", compare=False)
 
     def __repr__(self) -> str:
-        return f"Credentials(client_id={self.client_id!r}, key=***)"
+        return f"Credentials(client_id={self.masked_id}, key=***)"
 
     __str__ = __repr__
+
+    @property
+    def masked_id(self) -> str:
+        """The id's first characters and length, e.g. ``'abcd…' (10 chars)``, for messages.
+
+        Enough to recognise the id, and harmless if a caller swapped the id and the key
+        (the README's positional order differs from pyconviva 0.1.0's signature).
+        """
+        return f"{self.client_id[:_SHOWN_ID_CHARS]!r}… ({len(self.client_id)} chars)"
 
     def authorization(self) -> str:
         """The value of the HTTP Basic ``Authorization`` header."""
@@ -119,8 +129,8 @@ def resolve_credentials(
         )
     if ":" in client_id:
         raise ConfigurationError(
-            f"client_id {client_id!r} contains ':', which HTTP Basic auth cannot carry; "
-            "check that the id and the key were not swapped or pasted together."
+            "client_id contains ':', which HTTP Basic auth cannot carry; check that the id "
+            "and the key were not swapped or pasted together."
         )
     return Credentials(client_id=client_id, client_key=key, id_source=id_source)
 
@@ -154,7 +164,8 @@ def resolve_base_url(base_url: str | None, env: Mapping[str, str]) -> str:
 
     HTTPS is required except on loopback hosts (127.0.0.0/8, ::1, localhost), where a local
     emulator or proxy may speak plain HTTP. The URL may carry a path prefix but no user
-    name, password, query or fragment. Returned without a trailing slash.
+    name, password, query or fragment. Returned without a trailing slash. Error messages show
+    only the scheme and host, in case a secret was pasted into the rest of the URL.
     """
     url = base_url if base_url is not None else (env.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
     if not isinstance(url, str):
@@ -164,10 +175,12 @@ def resolve_base_url(base_url: str | None, env: Mapping[str, str]) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 - validates the port; raises ValueError when out of range
     except ValueError as exc:
-        raise ConfigurationError(f"base_url {url!r} is not a valid URL: {exc}") from exc
+        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from exc
     if parts.scheme not in ("https", "http") or not host:
         raise ConfigurationError(
-            f"base_url {url!r} must be an absolute https:// URL, e.g. {DEFAULT_BASE_URL!r}"
+            f"base_url must be an absolute https:// URL such as {DEFAULT_BASE_URL!r}; "
+            f"got {'scheme ' + repr(parts.scheme) if parts.scheme else 'no scheme'}"
+            f"{'' if host else ' and no host'}"
         )
     if parts.username is not None or parts.password is not None:
         raise ConfigurationError(
@@ -175,14 +188,20 @@ def resolve_base_url(base_url: str | None, env: Mapping[str, str]) -> str:
             "client_id= and client_key= instead."
         )
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"base_url {url!r} must not have a query string or fragment")
+        raise ConfigurationError(
+            f"base_url {_origin(parts.scheme, host)} must not have a query string or fragment"
+        )
     if parts.scheme == "http" and not _is_loopback(host):
         raise ConfigurationError(
-            f"base_url {url!r} uses plain http:// to a non-loopback host, which would send the "
-            "credentials unencrypted. Use https://; plain http is accepted only for "
-            "127.0.0.0/8, ::1 and localhost (a local emulator)."
+            f"base_url {_origin(parts.scheme, host)} uses plain http:// to a non-loopback "
+            "host, which would send the credentials unencrypted. Use https://; plain http is "
+            "accepted only for 127.0.0.0/8, ::1 and localhost (a local emulator)."
         )
     return url.strip().rstrip("/")
+
+
+def _origin(scheme: str, host: str) -> str:
+    return f"'{scheme}://{host}/...'"
 
 
 def _is_loopback(host: str) -> bool:
