@@ -153,7 +153,8 @@ class MetricsResult(Mapping[str, Any]):
 
     def records(self) -> list[dict[str, Any]]:
         """Tidy rows: ``timestamp`` (UTC datetime, bucket start), the dimension when grouped,
-        ``metric``, ``field``, ``value`` — one per value, in reply order."""
+        ``metric``, ``field``, ``value`` — one per value, in reply order (bucket, group, then
+        each ``metric.field`` in the order its first usable value appears)."""
         return records(self._table)
 
     def to_pandas(self, wide: bool = False) -> pd.DataFrame:

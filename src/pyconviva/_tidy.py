@@ -178,7 +178,6 @@ def tidy_metrics(
     bucket_ms = [_bucket_ms(bucket, index) for index, bucket in enumerate(buckets)]
     grouped = bool(tag or group_by) or any("dimensional_data" in b for b in buckets)
     notes = _Notes()
-    totals = _totals(raw, notes)
     if grouped:
         rows: list[Any] = []
         row_ms: list[int] = []
@@ -199,6 +198,7 @@ def tidy_metrics(
             zip(bucket_ms, [None] * len(metrics), metrics, strict=True), notes, grouped=False
         )
     row_ms_kept, row_group, series, columns, integral, complete = table
+    totals = _totals(raw, notes)
     return TidyTable(
         dimension=dimension,
         bucket_ms=tuple(bucket_ms),
@@ -335,13 +335,13 @@ def _totals(raw: Mapping[str, Any], notes: _Notes) -> tuple[tuple[Series, Number
     found: list[tuple[Series, Number]] = []
     for metric, fields in total.items():
         if not isinstance(fields, dict):
-            notes.skip("metric values that are not objects (e.g. null)", f"total {metric}")
+            notes.skip("`total` metric values that are not objects", f"total {metric}")
             continue
         for name, value in fields.items():
             if _is_number(value):
                 found.append((Series(metric, name), value))
             else:
-                notes.skip("values that are not finite numbers", f"total {metric}.{name}")
+                notes.skip("`total` values that are not finite numbers", f"total {metric}.{name}")
     return tuple(found)
 
 
