@@ -13,6 +13,7 @@ every ``step`` from there; the last one is clipped to the range end but keeps it
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal, NamedTuple
@@ -92,57 +93,6 @@ PER_IP_RATE = RateLimit(3000, 300.0)
 
 GranularityUnit = Literal["second", "minute", "hour", "day", "week", "all"]
 
-_UNIT_BY_LETTER: dict[str, GranularityUnit] = {
-    "S": "second",
-    "M": "minute",
-    "H": "hour",
-    "D": "day",
-    "W": "week",
-}
-_STEP_BY_UNIT: dict[GranularityUnit, timedelta] = {
-    "second": timedelta(seconds=1),
-    "minute": timedelta(minutes=1),
-    "hour": timedelta(hours=1),
-    "day": timedelta(days=1),
-    "week": timedelta(weeks=1),
-}
-
-# Group-by caps of the minutely granularities: `PTnM` allows n hours, 24 at most (§3.3).
-_GROUPED_MINUTELY_HOURS = {
-    1: 1,
-    2: 2,
-    3: 3,
-    4: 4,
-    5: 5,
-    6: 6,
-    10: 10,
-    12: 12,
-    15: 15,
-    20: 20,
-    30: 24,
-}
-
-_HISTORICAL_GRANULARITIES: tuple[str, ...] = (
-    *(f"PT{n}M" for n in _GROUPED_MINUTELY_HOURS),
-    *(f"PT{n}H" for n in range(1, 24)),
-    *(f"P{n}D" for n in range(1, 31)),
-    *(f"P{n}W" for n in range(1, 11)),
-    "ALL",
-)
-_REAL_TIME_GRANULARITIES: tuple[str, ...] = (
-    *(f"PT{n}S" for n in range(10, 60)),
-    "PT1M",
-    "ALL",
-)
-# The same lists written compactly, for error messages.
-_ALLOWED_TEXT: dict[Root, str] = {
-    HISTORICAL: "PT1M, PT2M, PT3M, PT4M, PT5M, PT6M, PT10M, PT12M, PT15M, PT20M, PT30M, "
-    "PT1H..PT23H, P1D..P30D, P1W..P10W or ALL",
-    REAL_TIME: "PT10S..PT59S, PT1M or ALL",
-}
-
-_GRANULARITY_RE = re.compile(r"P(?:T(\d+)([SMH])|(\d+)([DW]))")
-
 
 @dataclass(frozen=True)
 class Granularity:
@@ -161,9 +111,56 @@ class RangeViolation(NamedTuple):
     message: str
 
 
+# Group-by caps of the minutely granularities: `PTnM` allows n hours, 24 at most (§3.3).
+_GROUPED_MINUTELY_HOURS = {
+    1: 1,
+    2: 2,
+    3: 3,
+    4: 4,
+    5: 5,
+    6: 6,
+    10: 10,
+    12: 12,
+    15: 15,
+    20: 20,
+    30: 24,
+}
+
+
+def _family(
+    template: str, counts: Iterable[int], unit: GranularityUnit, step: timedelta
+) -> dict[str, Granularity]:
+    """One family of granularities, e.g. ``PT{n}H`` for n in 1..23, by canonical text."""
+    family = (Granularity(template.format(n=n), step * n, unit) for n in counts)
+    return {granularity.text: granularity for granularity in family}
+
+
+_ALL = {"ALL": Granularity("ALL", None, "all")}
+_GRANULARITIES: dict[Root, dict[str, Granularity]] = {
+    HISTORICAL: {
+        **_family("PT{n}M", tuple(_GROUPED_MINUTELY_HOURS), "minute", timedelta(minutes=1)),
+        **_family("PT{n}H", range(1, 24), "hour", timedelta(hours=1)),
+        **_family("P{n}D", range(1, 31), "day", timedelta(days=1)),
+        **_family("P{n}W", range(1, 11), "week", timedelta(weeks=1)),
+        **_ALL,
+    },
+    REAL_TIME: {
+        **_family("PT{n}S", range(10, 60), "second", timedelta(seconds=1)),
+        **_family("PT{n}M", (1,), "minute", timedelta(minutes=1)),
+        **_ALL,
+    },
+}
+# The same lists written compactly, for error messages.
+_ALLOWED_TEXT: dict[Root, str] = {
+    HISTORICAL: "PT1M, PT2M, PT3M, PT4M, PT5M, PT6M, PT10M, PT12M, PT15M, PT20M, PT30M, "
+    "PT1H..PT23H, P1D..P30D, P1W..P10W or ALL",
+    REAL_TIME: "PT10S..PT59S, PT1M or ALL",
+}
+
+
 def allowed_granularities(root: Root) -> tuple[str, ...]:
     """Every granularity the root accepts, in canonical text."""
-    return _HISTORICAL_GRANULARITIES if root == HISTORICAL else _REAL_TIME_GRANULARITIES
+    return tuple(_GRANULARITIES[root])
 
 
 def default_granularity(root: Root) -> str:
@@ -173,20 +170,13 @@ def default_granularity(root: Root) -> str:
 
 def parse_granularity(text: str, root: Root) -> Granularity:
     """Parse a granularity for ``root`` (case-insensitive); ValueError names the allowed values."""
-    canonical = text.strip().upper()
-    if canonical not in allowed_granularities(root):
+    granularity = _GRANULARITIES[root].get(text.strip().upper())
+    if granularity is None:
         raise ValueError(
             f"granularity {text!r} is not valid for the {root} endpoints; "
             f"use one of {_ALLOWED_TEXT[root]}"
         )
-    if canonical == "ALL":
-        return Granularity(canonical, None, "all")
-    match = _GRANULARITY_RE.fullmatch(canonical)
-    if match is None:  # pragma: no cover - every allowed value matches by construction
-        raise AssertionError(canonical)
-    count, letter = (match[1], match[2]) if match[1] else (match[3], match[4])
-    unit = _UNIT_BY_LETTER[letter]
-    return Granularity(canonical, _STEP_BY_UNIT[unit] * int(count), unit)
+    return granularity
 
 
 def max_span(
