@@ -296,6 +296,8 @@ def at(text: str) -> datetime:
         (HISTORICAL, {"start_epoch_ms": 1736300000123, "end_epoch_ms": 1736400000000},
          "2025-01-08T01:33:20.123Z", "2025-01-09T05:20:00Z"),
         (HISTORICAL, timedelta(hours=6), "2025-01-10T06:00:00Z", "2025-01-10T12:00:00Z"),
+        (HISTORICAL, (datetime(2025, 1, 1, 0, 0, 0, 700_000), "2025-01-02"),
+         "2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z"),  # whole seconds, as sent
         (REAL_TIME, None, "2025-01-10T12:30:00Z", "2025-01-10T12:35:00Z"),
         (REAL_TIME, 15, "2025-01-10T12:20:00Z", "2025-01-10T12:35:00Z"),
         (REAL_TIME, timedelta(seconds=90), "2025-01-10T12:33:30Z", "2025-01-10T12:35:00Z"),

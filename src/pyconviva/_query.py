@@ -83,12 +83,11 @@ class MetricsQuery:
 
     def with_window(self, start: datetime, end: datetime) -> MetricsQuery:
         """The same request over [start, end), sent as ``start_date``/``end_date``."""
-        start, end = as_utc(start).replace(microsecond=0), as_utc(end).replace(microsecond=0)
         kept = [p for p in self.params if p[0] not in _TIME_KEYS]
         at = sum(1 for key, _ in kept if key == "metric")  # time params follow the metric list
-        window_params = [("start_date", format_instant(start)), ("end_date", format_instant(end))]
+        window_params, window = _date_pair(as_utc(start), as_utc(end))
         params = (*kept[:at], *window_params, *kept[at:])
-        return replace(self, params=params, window=(start, end))
+        return replace(self, params=params, window=window)
 
     def describe(self) -> str:
         """One line for messages and reprs, e.g.
@@ -380,9 +379,8 @@ def _time_range(
     if time_range is None:
         if root == REAL_TIME:  # the API's own default: the last 5 minutes
             return [], minutes_window(REAL_TIME_DEFAULT_MINUTES, now)
-        return [("days", "1")], days_window(
-            1, now
-        )  # a historical range is required; 0.1.0 sent this
+        # The API requires a historical range; 0.1.0 sent one day when none was given.
+        return [("days", "1")], days_window(1, now)
     if isinstance(time_range, int) and not isinstance(time_range, bool):
         count = _positive(time_range, "time_range", _count_fix(root))
         return [(count_key, str(count))], _count_window(root, count, now)
@@ -391,9 +389,9 @@ def _time_range(
     if isinstance(time_range, Mapping):
         return _dict_range(root, time_range, now)
     if isinstance(time_range, (tuple, list)) and len(time_range) == 2:
-        start = _instant(time_range[0], "time_range[0]")
-        end = _instant(time_range[1], "time_range[1]")
-        return _date_params(start, end), (start, end)
+        return _date_pair(
+            _instant(time_range[0], "time_range[0]"), _instant(time_range[1], "time_range[1]")
+        )
     raise QueryError(
         f"time_range={time_range!r} is not a time range; pass {_count_fix(root)}, a timedelta, "
         "a (start, end) pair of datetimes or ISO strings, or a dict such as "
@@ -426,7 +424,7 @@ def _timedelta_range(
         return [(_COUNT_KEY[root], str(count))], _count_window(root, count, now)
     # Not a whole number of days/minutes: an explicit pair ending where days/minutes would end.
     _, end = _count_window(root, 1, now)
-    return _date_params(end - span, end), (end - span, end)
+    return _date_pair(end - span, end)
 
 
 def _dict_range(
@@ -528,8 +526,10 @@ def _instant(value: object, argument: str) -> datetime:
     )
 
 
-def _date_params(start: datetime, end: datetime) -> list[Param]:
-    return [("start_date", format_instant(start)), ("end_date", format_instant(end))]
+def _date_pair(start: datetime, end: datetime) -> tuple[list[Param], tuple[datetime, datetime]]:
+    """start_date/end_date params, and the window they say (whole seconds, as sent)."""
+    window = (start.replace(microsecond=0), end.replace(microsecond=0))
+    return [("start_date", format_instant(start)), ("end_date", format_instant(end))], window
 
 
 # --- granularity, sorting, limit -------------------------------------------------------------
