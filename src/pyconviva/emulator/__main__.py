@@ -1,0 +1,100 @@
+"""``python -m pyconviva.emulator``: serve the emulator on loopback until Ctrl-C.
+
+Prints the base URL and the credentials to use (the client key only when it is the built-in
+demo key: a key of your own is not echoed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from pyconviva._exceptions import ConfigurationError
+from pyconviva._rules import parse_instant
+from pyconviva.emulator import Emulator
+from pyconviva.emulator._controls import rate_scale
+
+_DEMO_KEY = "demo-client-key"
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _rate_limit(text: str) -> float | None:
+    words = {"on": True, "true": True, "off": False, "false": False}
+    try:
+        return rate_scale(words[text.lower()] if text.lower() in words else float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--rate-limit takes on, off or a positive scale such as 0.05, got {text!r}"
+        ) from exc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyconviva.emulator",
+        description="Serve an offline Conviva Metrics V3 API on a loopback socket.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one")
+    parser.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
+    parser.add_argument("--now", type=_instant, help="fixed clock, ISO 8601 (default: real time)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each reply")
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        default=None,
+        help="enforce the published rate limits: on, off, or a scale such as 0.05",
+    )
+    parser.add_argument("--client-id", default="demo-client-id")
+    parser.add_argument("--client-key", default=_DEMO_KEY)
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (the emulator is not a secure server)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    emulator = Emulator(
+        seed=args.seed,
+        now=args.now,
+        latency=args.latency,
+        rate_limit=args.rate_limit or False,
+        client_id=args.client_id,
+        client_key=args.client_key,
+    )
+    key = args.client_key if args.client_key == _DEMO_KEY else "(the --client-key you gave)"
+    try:
+        with emulator.serve(args.host, args.port, allow_remote=args.allow_remote) as url:
+            sys.stdout.write(
+                f"pyconviva emulator serving on {url}\n"
+                f"CONVIVA_BASE_URL={url}\n"
+                f"CONVIVA_CLIENT_ID={args.client_id}\n"
+                f"CONVIVA_CLIENT_KEY={key}\n"
+                "Press Ctrl-C to stop.\n"
+            )
+            sys.stdout.flush()
+            threading.Event().wait()
+    except ConfigurationError as exc:
+        sys.stderr.write(f"error: {exc} (on the command line: --allow-remote)\n")
+        return 2
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot serve on {args.host}:{args.port}: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how the foreground server is meant to stop
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

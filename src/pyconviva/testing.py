@@ -1,0 +1,117 @@
+"""Test your own code against the emulator: a wired client in one line, and pytest fixtures.
+
+Without pytest::
+
+    from pyconviva.testing import emulated_client
+
+    with emulated_client() as api:
+        data = api.get_historical_data("attempts", group_by="isp", time_range=5)
+
+With pytest, load the fixtures in your ``conftest.py``::
+
+    pytest_plugins = ["pyconviva.testing"]
+
+and ask for them by name:
+
+``conviva_emulator``
+    a fresh :class:`~pyconviva.emulator.Emulator` per test (seed 0, clock fixed at
+    :data:`FIXED_NOW`); override the ``conviva_emulator_options`` fixture to change that.
+``conviva_api``
+    a ``ConvivaAPI`` wired to it in process (no socket), closed after the test.
+``conviva_async_api``
+    the same as an ``AsyncConvivaAPI`` (needs pytest-asyncio; skips the test without it).
+``conviva_emulator_url``
+    the emulator served on 127.0.0.1 for the test, as a base URL, for code that builds its
+    own client (``ConvivaAPI(..., base_url=url)``) or runs in a subprocess.
+
+pytest and pytest-asyncio are optional: importing this module without them still gives the
+context managers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pyconviva.emulator import Emulator
+
+if TYPE_CHECKING:
+    from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
+
+__all__ = ["FIXED_NOW", "emulated_async_client", "emulated_client"]
+
+FIXED_NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
+"""The clock the helpers fix when no emulator is given, so that every run sees the same data."""
+
+
+def _emulator_or_default(emulator: Emulator | None) -> Emulator:
+    return emulator if emulator is not None else Emulator(now=FIXED_NOW)
+
+
+@contextmanager
+def emulated_client(
+    emulator: Emulator | None = None, **client_options: Any
+) -> Iterator[ConvivaAPI]:
+    """A ``ConvivaAPI`` wired to ``emulator`` in process (a fresh one at :data:`FIXED_NOW` if
+    none is given), closed on exit. ``client_options`` go to the client (``max_retries=0``...)."""
+    with _emulator_or_default(emulator).client(**client_options) as api:
+        yield api
+
+
+@asynccontextmanager
+async def emulated_async_client(
+    emulator: Emulator | None = None, **client_options: Any
+) -> AsyncIterator[AsyncConvivaAPI]:
+    """The ``AsyncConvivaAPI`` counterpart of :func:`emulated_client`."""
+    async with _emulator_or_default(emulator).async_client(**client_options) as api:
+        yield api
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest is optional; the context managers still work
+    pass
+else:
+
+    @pytest.fixture
+    def conviva_emulator_options() -> dict[str, Any]:
+        """Keyword arguments for ``Emulator``; override this fixture to change them."""
+        return {"seed": 0, "now": FIXED_NOW}
+
+    @pytest.fixture
+    def conviva_emulator(conviva_emulator_options: dict[str, Any]) -> Emulator:
+        """A fresh emulator for each test."""
+        return Emulator(**conviva_emulator_options)
+
+    @pytest.fixture
+    def conviva_api(conviva_emulator: Emulator) -> Iterator[ConvivaAPI]:
+        """A ``ConvivaAPI`` wired to ``conviva_emulator`` in process."""
+        with emulated_client(conviva_emulator) as api:
+            yield api
+
+    @pytest.fixture
+    def conviva_emulator_url(conviva_emulator: Emulator) -> Iterator[str]:
+        """``conviva_emulator`` on a loopback socket for the test; its base URL."""
+        with conviva_emulator.serve() as url:
+            yield url
+
+    try:
+        import pytest_asyncio
+    except ImportError:  # pragma: no cover - only the async fixture needs pytest-asyncio
+
+        @pytest.fixture
+        def conviva_async_api(conviva_emulator: Emulator) -> Iterator[AsyncConvivaAPI]:
+            """Skips: async fixtures need pytest-asyncio."""
+            pytest.skip("conviva_async_api needs pytest-asyncio: pip install pytest-asyncio")
+
+    else:
+
+        @pytest_asyncio.fixture
+        async def conviva_async_api(  # type: ignore[misc]
+            conviva_emulator: Emulator,
+        ) -> AsyncIterator[AsyncConvivaAPI]:
+            """An ``AsyncConvivaAPI`` wired to ``conviva_emulator`` in process."""
+            async with emulated_async_client(conviva_emulator) as api:
+                yield api

@@ -1,0 +1,129 @@
+"""pyconviva.testing: a client wired to the emulator in one line; pytest fixtures for users."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pyconviva import ConvivaAPI
+from pyconviva._exceptions import ServerError
+from pyconviva.emulator import Emulator, StatusFault
+from pyconviva.testing import FIXED_NOW, emulated_async_client, emulated_client
+
+
+def test_emulated_client_answers_a_readme_call_at_the_fixed_clock() -> None:
+    with emulated_client() as api:
+        assert isinstance(api, ConvivaAPI)
+        data = api.get_historical_data("attempts", group_by="isp", time_range=5)
+    assert data["time_series"]
+    assert "_meta" in data
+
+
+def test_emulated_client_uses_the_given_emulator_and_client_options() -> None:
+    emulator = Emulator(now=FIXED_NOW)
+    emulator.add_faults(StatusFault(status=503))
+    with emulated_client(emulator, max_retries=0) as api, pytest.raises(ServerError) as caught:
+        api.get_historical_data("attempts", time_range=1)
+    assert caught.value.status_code == 503
+    assert [entry.status for entry in emulator.requests()] == [503]
+
+
+async def test_emulated_async_client_gives_the_same_data_as_the_sync_one() -> None:
+    with emulated_client() as api:
+        expected = dict(api.get_historical_data(["attempts", "plays"], time_range=2))
+    async with emulated_async_client() as api:
+        got = dict(await api.get_historical_data(["attempts", "plays"], time_range=2))
+    assert got == expected
+
+
+def test_emulator_client_shares_the_emulator_clock() -> None:
+    emulator = Emulator(now=FIXED_NOW)
+    with emulator.client() as api:
+        api.get_historical_data("attempts", time_range=1)
+    (entry,) = emulator.requests()
+    assert entry.time == FIXED_NOW
+    assert entry.status == 200
+
+
+USER_CONFTEST = 'pytest_plugins = ["pyconviva.testing"]\n'
+
+USER_TESTS = textwrap.dedent(
+    """
+    import httpx2
+    import pytest
+
+    from pyconviva.emulator import DropConnection
+
+
+    def test_conviva_api_is_wired_to_the_emulator(conviva_api, conviva_emulator):
+        data = conviva_api.get_historical_data("attempts", group_by="isp", time_range=5)
+        assert data["time_series"]
+        assert [entry.path for entry in conviva_emulator.requests()] == [
+            "/insights/3.0/metrics/attempts/group-by/isp"
+        ]
+
+
+    def test_my_code_survives_a_dropped_connection(conviva_api, conviva_emulator):
+        conviva_emulator.add_faults(DropConnection())
+        assert conviva_api.get_historical_data("attempts", time_range=1)["time_series"]
+        assert [entry.fault for entry in conviva_emulator.requests()] == ["drop", None]
+
+
+    @pytest.fixture
+    def conviva_emulator_options():
+        return {"seed": 9}
+
+
+    def test_options_fixture_can_be_overridden(conviva_emulator):
+        assert conviva_emulator.settings.seed == 9
+        assert conviva_emulator.settings.now is None
+
+
+    def test_emulator_url_serves_over_loopback(conviva_emulator_url):
+        assert httpx2.get(conviva_emulator_url + "/_emulator/config").json()["seed"] == 9
+
+
+    @pytest.mark.asyncio
+    async def test_async_api(conviva_async_api):
+        data = await conviva_async_api.get_real_time_data("attempts", time_range=5)
+        assert "_meta" in data
+    """
+)
+
+
+def test_fixtures_work_in_a_users_suite_through_pytest_plugins(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(USER_CONFTEST)
+    (tmp_path / "test_user.py").write_text(USER_TESTS)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 passed" in done.stdout
+
+
+def test_testing_imports_without_pytest(tmp_path: Path) -> None:
+    blocker = tmp_path / "pytest.py"
+    blocker.write_text("raise ImportError('pytest is not installed here')\n")
+    code = (
+        "import pyconviva.testing as t\n"
+        "assert not hasattr(t, 'conviva_api')\n"
+        "with t.emulated_client() as api: api.get_historical_data('attempts', time_range=1)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
