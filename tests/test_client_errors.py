@@ -324,7 +324,9 @@ def test_gives_up_on_connection_errors_with_the_last_cause(
     with pytest.raises(APIConnectionError) as caught:
         api.get_kpis()
     assert caught.value.__cause__ is last
+    assert "still refused" in str(caught.value)
     assert "Gave up after 2 attempts" in str(caught.value)
+    assert caught.value.request == "GET https://api.conviva.com/insights/3.0/kpis"
     assert len(seen) == 2
 
 

@@ -101,17 +101,25 @@ def build_request(
 
 
 def status_error(
-    response: httpx2.Response, description: str, credentials: Credentials
+    response: httpx2.Response,
+    description: str,
+    credentials: Credentials,
+    *,
+    note: str | None = None,
 ) -> APIStatusError:
-    """The exception for a non-2xx reply: the status's class, the server's message, a hint."""
+    """The exception for a non-2xx reply: the status's class, the server's message, a hint.
+
+    ``note`` (e.g. how many attempts were made) is appended to the hint.
+    """
     body = _json_object(response.content)
     error_class = status_error_class(response.status_code)
+    hint = "; ".join(part for part in (_hint(response, credentials), note) if part) or None
     return error_class(
         _server_message(response, body),
         status_code=response.status_code,
         body=body,
         request=description,
-        hint=_hint(response, credentials),
+        hint=hint,
     )
 
 
@@ -193,16 +201,19 @@ def _did_you_mean(kind: str, name: str, suggestions: Sequence[str]) -> str:
     return f"{known}; did you mean {' or '.join(repr(s) for s in suggestions)}?"
 
 
-def connection_error(exc: httpx2.RequestError, description: str) -> APIConnectionError:
-    """The exception for a request that got no usable reply (raise it ``from exc``)."""
-    detail = str(exc) or type(exc).__name__
+def connection_error(
+    exc: httpx2.RequestError, description: str, *, note: str | None = None
+) -> APIConnectionError:
+    """The exception for a request that got no usable reply (raise it ``from exc``).
+
+    ``note`` (e.g. how many attempts were made) is appended to the message.
+    """
+    cause = f"{type(exc).__name__}: {str(exc) or 'no detail'}"
+    suffix = f". {note}" if note else ""
     if isinstance(exc, httpx2.TimeoutException):
-        return APITimeoutError(
-            f"The request timed out ({type(exc).__name__}: {detail})", request=description
-        )
+        return APITimeoutError(f"The request timed out ({cause}){suffix}", request=description)
     return APIConnectionError(
-        f"Could not get a reply from the API ({type(exc).__name__}: {detail})",
-        request=description,
+        f"Could not get a reply from the API ({cause}){suffix}", request=description
     )
 
 
@@ -251,31 +262,28 @@ class Attempts:
     def after_status(self, response: httpx2.Response) -> float:
         """The wait before retrying an error reply; raises its APIStatusError when final."""
         self.count += 1
-        error = status_error(response, self._prepared.description, self._credentials)
-        if not should_retry(response.status_code):
-            logger.debug("%s -> %d (not retried)", self._prepared.description, error.status_code)
-            raise error
-        retry_after = parse_retry_after(
-            response.headers.get("retry-after"), self._clock(), self._policy.retry_after_cap
-        )
-        delay = self._retry_delay(f"HTTP {response.status_code}", retry_after)
-        if delay is None:
-            raise _with_give_up_hint(error, self._give_up_note()) if self.count > 1 else error
-        return delay
+        status = response.status_code
+        logger.debug("%s -> %d (attempt %d)", self._prepared.description, status, self.count)
+        if should_retry(status):
+            retry_after = parse_retry_after(
+                response.headers.get("retry-after"), self._clock(), self._policy.retry_after_cap
+            )
+            delay = self._retry_delay(f"HTTP {status}", retry_after)
+            if delay is not None:
+                return delay
+        note = self._give_up_note()
+        raise status_error(response, self._prepared.description, self._credentials, note=note)
 
     def after_failure(self, exc: httpx2.RequestError) -> float:
         """The wait before retrying after no reply; raises APIConnectionError when final."""
         self.count += 1
-        error = connection_error(exc, self._prepared.description)
         kind = _failure_kind(exc)
-        delay = None
         if should_retry(kind):
             delay = self._retry_delay(f"{kind} ({type(exc).__name__})", None)
-        if delay is None:
-            if self.count > 1:
-                error = type(error)(f"{error.args[0]}. {self._give_up_note()}")
-            raise error from exc
-        return delay
+            if delay is not None:
+                return delay
+        note = self._give_up_note()
+        raise connection_error(exc, self._prepared.description, note=note) from exc
 
     def _retry_delay(self, reason: str, retry_after: float | None) -> float | None:
         retry_number = self.count
@@ -295,24 +303,15 @@ class Attempts:
         )
         return delay
 
-    def _give_up_note(self) -> str:
+    def _give_up_note(self) -> str | None:
+        if self.count == 1:
+            return None
         elapsed = self._monotonic() - self._started
         return (
             f"Gave up after {self.count} attempt{'s' if self.count != 1 else ''} in "
             f"{elapsed:.1f} s (max_retries={self._policy.max_retries}, "
             f"total_timeout={self._policy.total_timeout:g} s)"
         )
-
-
-def _with_give_up_hint(error: APIStatusError, note: str) -> APIStatusError:
-    hint = f"{error.hint}. {note}" if error.hint else note
-    return type(error)(
-        error.message,
-        status_code=error.status_code,
-        body=error.body,
-        request=error.request,
-        hint=hint,
-    )
 
 
 def _utc_now() -> datetime:
@@ -380,14 +379,14 @@ class BaseConvivaClient:
     def _metrics_query(
         self,
         root: Root,
-        metrics: Any,
-        group_by: Any,
-        filter_by: Any,
-        time_range: Any,
-        sort_by: Any,
-        granularity: Any,
-        limit: Any,
-        kpi_id: Any,
+        metrics: object,
+        group_by: object,
+        filter_by: object,
+        time_range: object,
+        sort_by: object,
+        granularity: object,
+        limit: object,
+        kpi_id: object,
     ) -> MetricsQuery:
         return build_metrics_query(
             root,
