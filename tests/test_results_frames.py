@@ -10,9 +10,9 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from tests.test_results_tidy import EMPTY, GROUPED, MULTI, PLAIN, REAL_TIME, result_of
 
 from pyconviva._results import MetricsResult
-from tests.test_results_tidy import EMPTY, GROUPED, MULTI, PLAIN, REAL_TIME, result_of
 
 UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 

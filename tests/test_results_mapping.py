@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 import pytest
+from tests.test_results_tidy import GROUPED, PLAIN, result_of
 
 from pyconviva._exceptions import QueryError, UnexpectedResponseError
 from pyconviva._query import build_metrics_query
 from pyconviva._results import MetadataResult, MetricsResult
-from tests.test_results_tidy import GROUPED, PLAIN, result_of
 
 
 def test_metrics_result_is_a_read_only_mapping_over_the_reply() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.test_results_tidy import GROUPED, result_of
 
 from pyconviva._exceptions import MissingDependencyError
 from pyconviva._results import MetadataResult, MetricsResult
-from tests.test_results_tidy import GROUPED, result_of
 
 
 def hide(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.test_results_tidy import MULTI, T0, result_of, row, stamp
 
 from pyconviva._exceptions import QueryError
 from pyconviva._results import MetricsResult
-from tests.test_results_tidy import MULTI, T0, result_of, row, stamp
 
 HOUR = 3_600_000
 
