@@ -259,3 +259,20 @@ def test_random_fault_rate_must_be_a_probability() -> None:
 def test_bad_rate_limit_scale_is_refused(value: object) -> None:
     with pytest.raises(ValueError, match="rate_limit"):
         Emulator(rate_limit=value)  # type: ignore[arg-type]
+
+
+def test_fault_rate_at_construction_is_seeded_and_survives_reset() -> None:
+    def kinds() -> list[str | None]:
+        emulator = Emulator(now=NOW, seed=5, fault_rate=0.5)
+        with httpx2.Client(
+            transport=emulator.transport(), base_url="https://api.conviva.com", auth=AUTH
+        ) as client:
+            first = fault_kinds(emulator, client, 20)
+            emulator.reset()
+            assert fault_kinds(emulator, client, 20) == first
+        return first
+
+    drawn = kinds()
+    assert drawn == kinds()
+    assert any(drawn)
+    assert not all(drawn)

@@ -94,9 +94,12 @@ class Emulator:
         latency: float = 0.0,
         jitter: float = 0.0,
         rate_limit: bool | float = False,
+        fault_rate: float = 0.0,
         strict_real_time: bool = False,
         legacy_default_range: bool = False,
     ) -> None:
+        """``fault_rate``: fault that fraction of requests, drawn reproducibly from the seed out of
+        :data:`DEFAULT_RANDOM_MIX` (see :meth:`set_random_faults` to choose the kinds)."""
         settings = Settings(
             seed=seed,
             now=now,
@@ -108,7 +111,8 @@ class Emulator:
             strict_real_time=strict_real_time,
             legacy_default_range=legacy_default_range,
         )
-        self._controls = Controls(settings)
+        random_faults = RandomFaults(rate=fault_rate, seed=seed) if fault_rate else None
+        self._controls = Controls(settings, random_faults)
         self._service_lock = threading.Lock()
         self._service: tuple[ServiceSettings, MetricsService] | None = None
 
@@ -159,7 +163,8 @@ class Emulator:
         self._controls.configure(**{k: v for k, v in given.items() if v is not _UNSET})
 
     def reset(self) -> None:
-        """Back to the construction settings; faults, request log and rate windows cleared."""
+        """Back to the construction settings and fault rate; scripted faults, request log and
+        rate-limit windows cleared."""
         self._controls.reset()
 
     def now(self) -> datetime:

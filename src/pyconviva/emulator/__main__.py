@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="enforce the published rate limits: on, off, or a scale such as 0.05",
     )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="fault this fraction of requests at random, reproducibly from the seed (soak tests)",
+    )
     parser.add_argument("--client-id", default="demo-client-id")
     parser.add_argument("--client-key", default=_DEMO_KEY)
     parser.add_argument(
@@ -70,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         now=args.now,
         latency=args.latency,
         rate_limit=args.rate_limit or False,
+        fault_rate=args.fault_rate,
         client_id=args.client_id,
         client_key=args.client_key,
     )

@@ -175,12 +175,14 @@ class SlidingWindows:
 class Controls:
     """Settings, clock, faults, rate-limit windows and request log, all behind one lock."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, random_faults: RandomFaults | None = None) -> None:
         self._lock = threading.Lock()
         self._initial = settings
+        self._initial_random = random_faults
         self._settings = settings
         self._offset = timedelta()
         self._faults = FaultScript()
+        self._faults.set_random(random_faults)
         self._log: deque[LoggedRequest] = deque(maxlen=LOG_CAPACITY)
         self._windows = SlidingWindows(settings.rate_limit or 1.0)
         self._jitter = random.Random(settings.seed)
@@ -202,9 +204,11 @@ class Controls:
             return updated
 
     def reset(self) -> None:
-        """Back to the settings the emulator was built with; no faults, no log, fresh windows."""
+        """Back to the settings the emulator was built with; no scripted faults, no log, fresh
+        windows; random faults as at construction."""
         with self._lock:
             self._faults.clear()
+            self._faults.set_random(self._initial_random)
             self._log.clear()
             self._apply(self._initial, clock_set=True)
             self._windows = SlidingWindows(self._initial.rate_limit or 1.0)

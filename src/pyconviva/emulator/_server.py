@@ -67,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._write(delivery)
         except OSError:
-            # The client gave up (its read timeout passed during a slow reply).
+            # The client gave up (a read timeout during a slow reply) or the server is closing.
             self.close_connection = True
 
     def _write(self, delivery: Delivery) -> None:
@@ -140,7 +140,7 @@ def serve(
     )
     thread.start()
     try:
-        yield server_url(server)
+        yield server_url(host, server.server_port)
     finally:
         server.shutdown()
         server.close_connections()
@@ -148,7 +148,6 @@ def serve(
         thread.join(_SHUTDOWN_GRACE)
 
 
-def server_url(server: EmulatorServer) -> str:
-    host, port = server.server_address[:2]
-    shown = f"[{host}]" if ":" in str(host) else str(host)
+def server_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
