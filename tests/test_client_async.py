@@ -137,7 +137,7 @@ async def test_async_calls_send_what_the_sync_client_sends() -> None:
 
 
 async def test_async_metadata_methods_return_the_reply() -> None:
-    reply = {"resources": [], "references": []}
+    reply: dict[str, list[Any]] = {"resources": [], "references": []}
     recorder = Recorder(httpx2.Response(200, json=reply))
     async with make_async(recorder, []) as api:
         result = await api.get_available_group_by_endpoints("audience", dimension_tag_only=True)

@@ -29,7 +29,7 @@ from pyconviva._retry import RetryPolicy
 NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
 KEY = "k3y-that-must-stay-secret"
 CLIENT_ID = "client-id-123"
-OK_BODY = {"kpis": []}
+OK_BODY: dict[str, list[object]] = {"kpis": []}
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
