@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+import trustme
 
 from pyconviva._client import ConvivaAPI
-from pyconviva._exceptions import QueryError
+from pyconviva._exceptions import APIConnectionError, QueryError
 from pyconviva._version import __version__
 
 NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
@@ -288,3 +293,70 @@ def test_the_timeout_reaches_every_request(recorder: Recorder) -> None:
 def test_reply_bytes_are_decoded_as_json(api: ConvivaAPI) -> None:
     data = api.get_historical_data("attempts")
     assert json.loads(json.dumps(dict(data))) == SERIES_BODY
+
+
+class _KpisHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = json.dumps(METADATA_BODIES["/insights/3.0/kpis"]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        del format, args  # keep the test output clean
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 with a certificate from a private CA; (base URL, CA file)."""
+    ca = trustme.CA()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KpisHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    bundle = tmp_path / "private-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", bundle
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.network
+def test_verify_with_a_ca_bundle_path_or_context_trusts_a_private_ca(
+    tls_server: tuple[str, Path],
+) -> None:
+    url, bundle = tls_server
+    for verify in (str(bundle), ssl.create_default_context(cafile=str(bundle))):
+        with ConvivaAPI(KEY, CLIENT_ID, base_url=url, verify=verify) as api:
+            assert api.get_kpis()["kpis"] == METADATA_BODIES["/insights/3.0/kpis"]["kpis"]
+
+
+@pytest.mark.network
+def test_ssl_cert_file_is_honoured_by_the_default_trust_store(
+    tls_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, bundle = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    with ConvivaAPI(KEY, CLIENT_ID, base_url=url) as api:
+        assert api.get_kpis()["kpis"]
+
+
+@pytest.mark.network
+def test_an_untrusted_certificate_is_refused(
+    tls_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = tls_server
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with (
+        ConvivaAPI(KEY, CLIENT_ID, base_url=url, max_retries=0) as api,
+        pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        api.get_kpis()
