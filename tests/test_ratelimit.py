@@ -1,0 +1,307 @@
+"""Client-side rate limiting: budgets, pacing, fairness and the waiters, on a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyconviva._exceptions import ConfigurationError, QueryError
+from pyconviva._ratelimit import (
+    AsyncRateLimiter,
+    RateLimiter,
+    SyncRateLimiter,
+    TokenBucket,
+    request_cost,
+)
+from pyconviva._rules import HISTORICAL, REAL_TIME, RateLimit, Root
+
+
+class FakeClock:
+    """A monotonic clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+def max_in_any_window(grants: list[tuple[float, float]], window: float) -> float:
+    """The largest total cost of grants inside any half-open window [t, t + window).
+
+    Grant instants are rebuilt as ``now + wait``, which may round a hair away from the instant
+    booked; the tolerance keeps a token that returned exactly on time from counting twice.
+    """
+    times = sorted(grants)
+    return max(sum(c for g, c in times if t <= g < t + window - 1e-9) for t, _ in times)
+
+
+def test_burst_up_to_capacity_goes_out_immediately() -> None:
+    bucket = TokenBucket(capacity=120, refill_per_second=2)
+    assert [bucket.reserve(1, now=0.0) for _ in range(120)] == [0.0] * 120
+
+
+def test_request_beyond_capacity_waits_for_a_token_to_return() -> None:
+    bucket = TokenBucket(capacity=10, refill_per_second=1)  # 10 per 10 s
+    for _ in range(10):
+        bucket.reserve(1, now=0.0)
+    assert bucket.reserve(1, now=0.0) == pytest.approx(10.0)
+    assert bucket.reserve(1, now=4.0) == pytest.approx(6.0)  # queued behind the first waiter
+
+
+def test_tokens_spent_late_return_late() -> None:
+    bucket = TokenBucket(capacity=2, refill_per_second=0.5)  # 2 per 4 s
+    assert bucket.reserve(1, now=0.0) == 0.0
+    assert bucket.reserve(1, now=3.0) == 0.0
+    assert bucket.reserve(1, now=3.0) == pytest.approx(1.0)  # the token spent at 0 is back at 4
+    assert bucket.reserve(1, now=3.0) == pytest.approx(4.0)  # the one spent at 3 is back at 7
+
+
+def test_long_job_is_paced_at_the_refill_rate() -> None:
+    bucket = TokenBucket(capacity=400, refill_per_second=400 / 60)
+    grants = [bucket.reserve(1, now=0.0) for _ in range(2000)]
+    assert grants[:400] == [0.0] * 400
+    assert grants[-1] == pytest.approx(240.0)  # 2000 requests = 5 budgets: the last at 4 windows
+    assert 2000 / (grants[-1] + 60) == pytest.approx(400 / 60)
+
+
+def test_callers_of_equal_cost_are_served_in_arrival_order() -> None:
+    bucket = TokenBucket(capacity=4, refill_per_second=1)
+    bucket.reserve(4, now=0.0)
+    granted = [now + bucket.reserve(2, now) for now in (0.5, 0.6, 0.7, 0.8)]
+    assert granted == sorted(granted)
+    assert granted == pytest.approx([4.0, 4.0, 8.0, 8.0])
+
+
+def test_small_request_uses_leftover_budget_without_delaying_earlier_bookings() -> None:
+    bucket = TokenBucket(capacity=4, refill_per_second=1)  # 4 per 4 s
+    bucket.reserve(3, now=0.0)
+    assert bucket.reserve(4, now=0.0) == pytest.approx(4.0)  # booked at 4
+    # The leftover token fits at 0: it returns at 4, in time for the booking there. At 1 it
+    # would share the window [1, 5) with those 4 tokens, so a request at 1 waits for 8 s.
+    assert bucket.reserve(1, now=0.0) == 0.0
+    assert bucket.reserve(1, now=1.0) == pytest.approx(7.0)
+
+
+def test_cost_weighs_against_the_budget() -> None:
+    bucket = TokenBucket(capacity=10, refill_per_second=1)
+    assert bucket.reserve(5, now=0.0) == 0.0
+    assert bucket.reserve(5, now=0.0) == 0.0
+    assert bucket.reserve(1, now=0.0) == pytest.approx(10.0)
+
+
+def test_bucket_refuses_a_cost_above_its_capacity() -> None:
+    with pytest.raises(ValueError, match="cost"):
+        TokenBucket(capacity=3, refill_per_second=1).reserve(4, now=0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    capacity=st.integers(min_value=1, max_value=20),
+    window=st.sampled_from([1.0, 7.5, 60.0]),
+    arrivals=st.lists(
+        st.tuples(st.floats(min_value=0, max_value=5, allow_nan=False), st.integers(1, 20)),
+        min_size=1,
+        max_size=120,
+    ),
+)
+def test_no_sliding_window_ever_exceeds_the_budget(
+    capacity: int, window: float, arrivals: list[tuple[float, int]]
+) -> None:
+    bucket = TokenBucket(capacity, capacity / window)
+    now, grants = 0.0, list[tuple[float, float]]()
+    for gap, cost in arrivals:
+        now += gap
+        cost = min(cost, capacity)
+        grants.append((now + bucket.reserve(cost, now), float(cost)))
+    assert max_in_any_window(grants, window) <= capacity
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    capacity=st.integers(min_value=1, max_value=10),
+    gaps=st.lists(st.floats(min_value=0, max_value=3, allow_nan=False), min_size=1, max_size=60),
+)
+def test_a_request_waits_only_while_the_budget_is_spent(capacity: int, gaps: list[float]) -> None:
+    """Each grant is the earliest legal instant: one moment earlier would break the budget."""
+    window = 2.0
+    bucket = TokenBucket(capacity, capacity / window)
+    now, grants = 0.0, [float("-inf")]
+    for gap in gaps:
+        now += gap
+        wait = bucket.reserve(1, now)
+        granted = now + wait
+        if wait > 0 and granted > grants[-1]:
+            just_before = granted - 1e-6
+            in_window = len([g for g in grants if just_before - window < g <= just_before])
+            assert in_window >= capacity  # one moment earlier, the budget was still spent
+        grants.append(granted)
+
+
+def test_request_draws_from_its_root_and_the_per_ip_budget() -> None:
+    limiter = RateLimiter(
+        historical=RateLimit(5, 60.0), real_time=RateLimit(5, 60.0), per_ip=RateLimit(8, 60.0)
+    )
+    waits = [limiter.reserve(HISTORICAL, 1, now=0.0) for _ in range(5)]
+    waits += [limiter.reserve(REAL_TIME, 1, now=0.0) for _ in range(3)]
+    assert waits == [0.0] * 8
+    # Each root has budget left, but the per-IP budget of 8 is spent.
+    assert limiter.reserve(REAL_TIME, 1, now=0.0) == pytest.approx(60.0)
+
+
+def test_roots_have_separate_account_budgets() -> None:
+    limiter = RateLimiter(historical=RateLimit(2, 60.0), real_time=RateLimit(2, 60.0))
+    assert [limiter.reserve(HISTORICAL, 1, now=0.0) for _ in range(2)] == [0.0, 0.0]
+    assert limiter.reserve(REAL_TIME, 2, now=0.0) == 0.0
+    assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(60.0)
+
+
+def test_published_budgets_allow_a_burst_of_400_historical_requests() -> None:
+    limiter = RateLimiter()
+    assert all(limiter.reserve(HISTORICAL, 1, now=0.0) == 0.0 for _ in range(400))
+    assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(60.0)
+    assert limiter.reserve(REAL_TIME, 1, now=0.0) == 0.0
+
+
+def test_filter_values_are_charged_per_value() -> None:
+    limiter = RateLimiter()
+    cost = request_cost([("metric", "plays"), ("isp", "A"), ("isp", "B"), ("tag_app", "1")])
+    assert cost == 3
+    assert all(limiter.reserve(HISTORICAL, cost, now=0.0) == 0.0 for _ in range(133))
+    assert limiter.reserve(HISTORICAL, cost, now=0.0) == pytest.approx(60.0)  # 399 + 3 > 400
+
+
+def test_unfiltered_request_costs_one() -> None:
+    params = [("metric", "plays"), ("days", "3"), ("granularity", "PT1H"), ("limit", "10")]
+    assert request_cost(params) == 1
+    assert request_cost([("filter_id", "42")]) == 1
+
+
+def test_scale_shrinks_every_budget() -> None:
+    limiter = RateLimiter(scale=0.25)
+    assert all(limiter.reserve(HISTORICAL, 1, now=0.0) == 0.0 for _ in range(100))
+    assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(60.0)
+
+
+def test_disabled_limiter_never_waits() -> None:
+    limiter = RateLimiter.disabled()
+    assert all(limiter.reserve(HISTORICAL, 50, now=0.0) == 0.0 for _ in range(10_000))
+
+
+def test_request_costlier_than_a_whole_budget_is_a_query_error() -> None:
+    limiter = RateLimiter(historical=RateLimit(10, 60.0))
+    with pytest.raises(QueryError, match="11 filter values") as caught:
+        limiter.reserve(HISTORICAL, 11, now=0.0)
+    assert caught.value.argument == "filter_by"
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, 0.001])
+def test_unusable_scale_is_a_configuration_error(scale: float) -> None:
+    with pytest.raises(ConfigurationError, match="scale"):
+        RateLimiter(scale=scale)
+
+
+def test_limiters_do_not_share_budgets() -> None:
+    first, second = (
+        RateLimiter(historical=RateLimit(1, 60.0)),
+        RateLimiter(historical=RateLimit(1, 60.0)),
+    )
+    assert first.reserve(HISTORICAL, 1, now=0.0) == 0.0
+    assert second.reserve(HISTORICAL, 1, now=0.0) == 0.0
+
+
+def test_sync_waiter_sleeps_the_reserved_time() -> None:
+    clock = FakeClock()
+    waiter = SyncRateLimiter(
+        RateLimiter(historical=RateLimit(2, 10.0)), clock=clock, sleep=clock.sleep
+    )
+    assert [waiter.acquire(HISTORICAL) for _ in range(5)] == pytest.approx(
+        [0.0, 0.0, 10.0, 0.0, 10.0]
+    )
+    assert clock.sleeps == pytest.approx([10.0, 10.0])
+    assert clock.now == pytest.approx(1020.0)
+
+
+async def test_async_waiter_awaits_the_reserved_time() -> None:
+    clock = FakeClock()
+    waiter = AsyncRateLimiter(
+        RateLimiter(historical=RateLimit(3, 30.0)), clock=clock, sleep=clock.async_sleep
+    )
+    waits = [await waiter.acquire(HISTORICAL, 1) for _ in range(4)]
+    assert waits == pytest.approx([0.0, 0.0, 0.0, 30.0])
+    assert clock.sleeps == pytest.approx([30.0])
+
+
+async def test_concurrent_tasks_share_the_budget_fairly() -> None:
+    limiter = RateLimiter(historical=RateLimit(4, 8.0))
+    waiter = AsyncRateLimiter(limiter, clock=lambda: 0.0, sleep=lambda s: asyncio.sleep(0))
+    waits = await asyncio.gather(*(waiter.acquire(HISTORICAL) for _ in range(10)))
+    assert sorted(waits) == pytest.approx([0.0] * 4 + [8.0] * 4 + [16.0] * 2)
+
+
+def test_threads_never_overbook_the_budget() -> None:
+    limiter = RateLimiter(historical=RateLimit(50, 60.0), per_ip=None)
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(25):
+            wait = limiter.reserve(HISTORICAL, 1, now=0.0)
+            with lock:
+                waits.append(wait)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(waits) == pytest.approx([0.0] * 50 + [60.0] * 50 + [120.0] * 50 + [180.0] * 50)
+
+
+def test_repr_shows_budgets() -> None:
+    text = repr(RateLimiter(per_ip=None))
+    assert "capacity=400" in text
+    assert "capacity=500" in text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrivals=st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=4, allow_nan=False),
+            st.sampled_from([HISTORICAL, REAL_TIME]),
+            st.integers(1, 3),
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_mixed_roots_keep_every_budget_in_every_window(
+    arrivals: list[tuple[float, Root, int]],
+) -> None:
+    limits = {HISTORICAL: RateLimit(6, 10.0), REAL_TIME: RateLimit(5, 10.0)}
+    per_ip = RateLimit(8, 20.0)
+    limiter = RateLimiter(historical=limits[HISTORICAL], real_time=limits[REAL_TIME], per_ip=per_ip)
+    now = 0.0
+    grants: dict[Root, list[tuple[float, float]]] = {HISTORICAL: [], REAL_TIME: []}
+    for gap, root, cost in arrivals:
+        now += gap
+        wait = limiter.reserve(root, cost, now)
+        grants[root].append((now + wait, float(cost)))
+    for root, limit in limits.items():
+        if grants[root]:
+            assert max_in_any_window(grants[root], limit.period) <= limit.requests
+    both = grants[HISTORICAL] + grants[REAL_TIME]
+    assert max_in_any_window(both, per_ip.period) <= per_ip.requests
