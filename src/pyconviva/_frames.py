@@ -57,8 +57,12 @@ def pandas_long(table: TidyTable) -> pd.DataFrame:
     pandas, numpy = _pandas("to_pandas()")
     n_rows, n_series = table.n_rows, len(table.series)
     matrix = numpy.empty((n_rows, n_series), dtype=numpy.float64)
-    for s, column in enumerate(table.columns):
-        matrix[:, s] = numpy.asarray(column, dtype=numpy.float64)  # None -> NaN
+    for s, (column, complete) in enumerate(zip(table.columns, table.complete, strict=True)):
+        matrix[:, s] = (
+            numpy.fromiter(column, dtype=numpy.float64, count=n_rows)  # the faster reader
+            if complete
+            else numpy.asarray(column, dtype=numpy.float64)  # None -> NaN
+        )
     values = matrix.ravel()
     rows = numpy.repeat(numpy.arange(n_rows), n_series)
     series = numpy.tile(numpy.arange(n_series), n_rows)

@@ -237,37 +237,39 @@ def _fast_grouped(rows: list[Any], row_ms: list[int]) -> _Parts | None:
 def _fast_columns(metrics: list[Any], row_ms: list[int], groups: list[str] | None) -> _Parts | None:
     """Columns when every row has the first row's metrics and fields as finite numbers, else None.
 
-    Each check is one C-level pass (``set(map(type, ...))``), cheap next to ``json.loads``.
+    Each check is one C-level pass, cheap next to ``json.loads``. Subscripting by name succeeds
+    only on dicts holding that name, so once the comprehensions succeed every row holds all of
+    the first row's metrics (and each metric its fields); equal sums of lengths then rule out
+    extra ones.
     """
-    if not metrics:
+    n = len(metrics)
+    if not n:
         return row_ms, groups, (), [], (), ()
     first = metrics[0]
     if type(first) is not dict or not first:
-        return None
-    if set(map(type, metrics)) != {dict} or set(map(len, metrics)) != {len(first)}:
         return None
     series: list[Series] = []
     columns: list[list[Number | None]] = []
     integral: list[bool] = []
     try:
+        if sum(map(len, metrics)) != len(first) * n:
+            return None
         for metric, fields in first.items():
-            objects = [row[metric] for row in metrics]
             if type(fields) is not dict or not fields:
                 return None
-            if set(map(type, objects)) != {dict} or set(map(len, objects)) != {len(fields)}:
+            objects = [row[metric] for row in metrics]
+            if sum(map(len, objects)) != len(fields) * n:
                 return None
             for name in fields:
                 column = [obj[name] for obj in objects]
                 kinds = set(map(type, column))
-                if kinds == {int}:
-                    integral.append(True)
-                elif kinds <= {int, float} and all(map(math.isfinite, column)):
-                    integral.append(False)
-                else:
+                # one C-level sum finds NaN or infinity (an overflowing sum only costs a detour)
+                if not kinds <= {int, float} or (float in kinds and not math.isfinite(sum(column))):
                     return None
                 series.append(Series(metric, name))
                 columns.append(column)  # checked above: only numbers
-    except KeyError:
+                integral.append(float not in kinds)
+    except (KeyError, TypeError):  # a missing name, or a null / non-object in its place
         return None
     return row_ms, groups, tuple(series), columns, tuple(integral), (True,) * len(series)
 
