@@ -386,7 +386,7 @@ def served(config_file: Path) -> Iterator[Emulator]:
 
 
 BAD_INPUT: list[tuple[list[str], str]] = [
-    (["historical", "attempts", "--days", "500"], "90"),
+    (["historical", "attempts", "--days", "500"], "days=500"),
     (["historical", "attempts", "--granularity", "P1X"], "granularity"),
     (["historical", "attempts", "--filter", "isp"], "KEY=VALUE"),
     (["historical", "attempts", "--group-by", "isp", "--group-by-tag", "app"], "not both"),
