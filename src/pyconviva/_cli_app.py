@@ -293,6 +293,9 @@ def _output_options(func: _F) -> _F:
     )(func)
 
 
+_UNBOUNDED_WIDTH = 10_000  # a table off the terminal takes its natural width
+
+
 @dataclass(frozen=True)
 class Destination:
     """Where and how a command's result goes; checked before any request is sent."""
@@ -315,7 +318,11 @@ class Destination:
                 tabular.write_parquet(temporary)
             return
         if self.output_format == "table" and self.output is None:
-            Console(soft_wrap=True).print(rich_table(tabular.rows, tabular.title))
+            console = Console()
+            if not console.is_terminal:
+                # Piped or redirected: no terminal width to fit, so no folded cells either.
+                console = Console(width=_UNBOUNDED_WIDTH)
+            console.print(rich_table(tabular.rows, tabular.title))
             return
         text = self._render(tabular)
         if self.output is None:
@@ -332,7 +339,7 @@ class Destination:
         if self.output_format == "json":
             return json_text(tabular.document)
         buffer = io.StringIO()
-        Console(file=buffer, width=200, no_color=True).print(
+        Console(file=buffer, width=_UNBOUNDED_WIDTH, no_color=True).print(
             rich_table(tabular.rows, tabular.title)
         )
         return buffer.getvalue()
