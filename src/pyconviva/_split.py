@@ -1,0 +1,118 @@
+"""Plan legal request windows for a range too long for one request, and halve a too-large one.
+
+Pure: no I/O and no clock (``now`` is passed in). The limits come from :mod:`pyconviva._rules`.
+
+Every window starts where a bucket of the unsplit query starts (the first one excepted, which
+starts where the query does), so that each window's own buckets line up with the unsplit plan:
+fetched one after another, the windows return exactly the buckets one request would have.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from datetime import datetime, timedelta
+
+from pyconviva._exceptions import QueryError
+from pyconviva._query import MetricsQuery
+from pyconviva._rules import (
+    Granularity,
+    RangeViolation,
+    bucket_starts,
+    check_window,
+    max_span,
+    parse_granularity,
+)
+
+__all__ = ["halve", "plan_windows"]
+
+
+def plan_windows(
+    query: MetricsQuery, now: datetime, *, span: timedelta | None = None
+) -> list[MetricsQuery]:
+    """The fewest legal, bucket-aligned windows that cover ``query``'s range exactly.
+
+    A query one request may send comes back alone, unchanged. ``span`` caps each window below
+    what the API allows (to make smaller requests). Raises ``QueryError`` when no split helps:
+    a range that starts before the data retention, or a bucket longer than one request.
+    """
+    granularity = _granularity(query)
+    start, end = query.window
+    whole = _violation(query, start, end, granularity, now)
+    if whole is None and (span is None or end - start <= span):
+        return [query]
+    longest = max_span(query.root, granularity, grouped=_grouped(query), limit=query.limit)
+    if span is not None:
+        longest = min(longest, span)
+    if granularity.step is None or granularity.step > longest:
+        bucket = (
+            "the whole range is one bucket"
+            if granularity.step is None
+            else f"each bucket spans {_duration(granularity.step)}"
+        )
+        raise QueryError(
+            f"granularity={granularity.text!r}: {bucket}, longer than the {_duration(longest)} "
+            f"one request may cover for {query.describe()}; a bucket cannot be split across "
+            "requests, so use a finer granularity or a shorter range",
+            argument="granularity",
+        )
+    # A window may end only where a bucket of the unsplit query starts.
+    cuts = bucket_starts(start, end, granularity)[1:]
+    windows: list[tuple[datetime, datetime]] = []
+    window_start = start
+    while end - window_start > longest:
+        # The furthest cut within reach: greedy, so the fewest windows. One exists, since cuts
+        # are one step apart and the first lies within one step of the start.
+        window_end = cuts[bisect_right(cuts, window_start + longest) - 1]
+        windows.append((window_start, window_end))
+        window_start = window_end
+    windows.append((window_start, end))
+    for window_start, window_end in windows:
+        violation = _violation(query, window_start, window_end, granularity, now)
+        if violation is not None:
+            raise QueryError(
+                f"time_range: {query.describe()} cannot be fetched even in shorter windows: "
+                f"{violation.message}. Splitting shortens windows but cannot move them into "
+                "the period the API keeps.",
+                argument="time_range",
+            )
+    return [query.with_window(s, e) for s, e in windows]
+
+
+def halve(query: MetricsQuery) -> tuple[MetricsQuery, MetricsQuery] | None:
+    """Split ``query`` at the bucket boundary nearest the middle of its range (for a 413 reply).
+
+    ``None`` when the range is a single bucket: nothing smaller can be asked for, and the
+    caller should fail with the 413 it got.
+    """
+    start, end = query.window
+    cuts = bucket_starts(start, end, _granularity(query))[1:]
+    if not cuts:
+        return None
+    middle = start + (end - start) / 2
+    cut = min(cuts, key=lambda t: abs(t - middle))
+    return query.with_window(start, cut), query.with_window(cut, end)
+
+
+def _granularity(query: MetricsQuery) -> Granularity:
+    return parse_granularity(query.granularity, query.root)
+
+
+def _grouped(query: MetricsQuery) -> bool:
+    return query.group_by is not None or query.group_by_tag is not None
+
+
+def _violation(
+    query: MetricsQuery, start: datetime, end: datetime, granularity: Granularity, now: datetime
+) -> RangeViolation | None:
+    return check_window(
+        query.root, start, end, granularity, grouped=_grouped(query), limit=query.limit, now=now
+    )
+
+
+def _duration(span: timedelta) -> str:
+    """A span in its largest whole unit: ``90 days``, ``24 hours``, ``15 minutes``."""
+    units = (("day", 86400), ("hour", 3600), ("minute", 60))
+    seconds = int(span.total_seconds())
+    unit, size = next(((u, n) for u, n in units if seconds % n == 0), ("second", 1))
+    count = seconds // size
+    return f"{count} {unit}{'s' if count != 1 else ''}"
