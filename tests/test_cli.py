@@ -22,7 +22,7 @@ from pyconviva._catalog import METRIC_GROUPS, METRICS
 from pyconviva._cli_app import app
 from pyconviva._cli_output import cell_text
 from pyconviva._results import MetadataResult, MetricsResult
-from pyconviva.emulator import Emulator, StatusFault
+from pyconviva.emulator import Emulator, SlowReply, StatusFault
 
 NOW_TEXT = "2026-11-20T12:34:56Z"
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
@@ -405,6 +405,8 @@ BAD_INPUT: list[tuple[list[str], str]] = [
     (["historical"], "METRIC"),
     (["realtime", "attempts", "--minutes", "60"], "15"),
     (["endpoints", "--dimension-tag"], "METRIC_GROUP"),
+    (["historical", "attempts", "-o", "/nonexistent-dir/out.csv"], "does not exist"),
+    (["historical", "attempts", "--plot", "/nonexistent-dir/out.png"], "does not exist"),
 ]
 
 
@@ -537,3 +539,49 @@ def test_main_help_documents_exit_codes_and_completion(env: dict[str, str | None
     outcome = run(env, "--help")
     assert "Exit codes" in outcome.stdout
     assert "_PYCONVIVA_COMPLETE" in outcome.stdout
+
+
+def test_table_can_be_written_to_a_file(env: dict[str, str | None], tmp_path: Path) -> None:
+    target = tmp_path / "kpis.txt"
+    outcome = run(env, "kpis", "--emulator", "-f", "table", "-o", str(target))
+    assert outcome.exit_code == 0, outcome.output
+    text = target.read_text()
+    for record in metadata("kpis").records():
+        assert str(record["name"]) in text
+
+
+def test_retries_are_reported_on_stderr_as_they_happen(
+    env: dict[str, str | None], served: Emulator
+) -> None:
+    served.add_faults(StatusFault(status=503, retry_after=0.0))
+    outcome = run(env, "kpis", "--profile", "test", "-f", "json")
+    assert outcome.exit_code == 0, outcome.output
+    assert "Retrying" in outcome.stderr
+    assert len(served.requests()) == 2
+
+
+def test_timeout_option_bounds_each_request(env: dict[str, str | None], served: Emulator) -> None:
+    served.add_faults(SlowReply(delay=5.0))
+    outcome = run(env, "kpis", "--profile", "test", "--timeout", "0.2", "--retries", "0")
+    assert outcome.exit_code == 6, outcome.output
+    assert len(outcome.stderr.strip().splitlines()) == 1
+
+
+def test_emulator_settings_out_of_range_are_usage_errors(env: dict[str, str | None]) -> None:
+    outcome = run(env, "emulator", "--port", "0", "--jitter", "3")
+    assert outcome.exit_code == 2
+    assert "jitter" in outcome.stderr
+
+
+def test_metric_and_dimension_names_complete_in_the_shell(env: dict[str, str | None]) -> None:
+    def complete(words: str) -> list[str]:
+        completion = {
+            "_PYCONVIVA_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        }
+        outcome = CliRunner().invoke(app, [], env={**env, **completion}, prog_name="pyconviva")
+        return [line.split(",", 1)[1] for line in outcome.stdout.splitlines()]
+
+    assert "attempts" in complete("pyconviva historical att")
+    assert "device-os" in complete("pyconviva historical attempts --group-by device-o")

@@ -293,6 +293,14 @@ def _output_options(func: _F) -> _F:
     )(func)
 
 
+def _require_directory(path: Path, option: str) -> None:
+    """Refuse a file in a missing directory before any request, not after the data came back."""
+    if not path.parent.is_dir():
+        raise click.UsageError(
+            f"{option} {path}: the directory {path.parent} does not exist; create it first"
+        )
+
+
 _UNBOUNDED_WIDTH = 10_000  # a table off the terminal takes its natural width
 
 
@@ -309,6 +317,8 @@ class Destination:
         chosen = choose_format(output_format, output, stdout_is_terminal)
         if chosen == "parquet" and output is None:
             raise click.UsageError("--format parquet writes a file: add --output FILE.parquet")
+        if output is not None:
+            _require_directory(output, "--output")
         return cls(chosen, output)
 
     def write(self, tabular: Tabular) -> None:
@@ -558,6 +568,8 @@ def _run_metrics_query(
 ) -> None:
     arguments = metrics_call_arguments(**options)
     destination = Destination.choose(output_format, output)
+    if plot is not None:
+        _require_directory(plot, "--plot")
     with connection.open_client() as client, _progress("Querying Conviva..."):
         fetch = client.get_real_time_data if real_time else client.get_historical_data
         result = fetch(**arguments)
