@@ -7,6 +7,7 @@ import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from pyconviva._cli_output import (
     rows_to_parquet,
 )
 
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {"time": datetime(2025, 1, 1, tzinfo=timezone.utc), "isp": "Optus", "count": 3, "ok": True},
     {"time": datetime(2025, 1, 1, 1, tzinfo=timezone.utc), "isp": None, "count": 1.5, "x": [1, 2]},
 ]
