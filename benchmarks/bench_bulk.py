@@ -35,6 +35,7 @@ import importlib
 import inspect
 import json
 import ssl
+import textwrap
 import time
 import traceback
 from collections import Counter
@@ -44,6 +45,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx2
+from _emulator_process import emulator_process
 from _legacy import LegacyCall, run_legacy
 from _schedule import Budget, ideal_finish
 from _tls_server import serve_canned
@@ -77,6 +79,12 @@ class Row:
     ratio: str
     target: str
     result: str
+
+
+@dataclass(frozen=True)
+class Section:
+    rows: list[Row]
+    notes: list[str]  # how the part was set up, printed under the table
 
 
 def verdict(passed: bool) -> str:
@@ -113,13 +121,14 @@ def require_parameter(function: Callable[..., Any], parameter: str, owner: str) 
         raise NotAvailable(f"{owner} has no {parameter}= parameter")
 
 
+def require_emulator() -> None:
+    """The emulator runs in a process of its own (``_emulator_process``); it must import."""
+    ours("pyconviva.emulator", "Emulator")
+
+
 def require_method(cls: type, method: str) -> None:
     if not callable(getattr(cls, method, None)):
         raise NotAvailable(f"{cls.__name__}.{method} does not exist")
-
-
-def emulator_log_statuses(emulator: Any) -> Counter[int | None]:
-    return Counter(entry.status for entry in emulator.requests())
 
 
 # -- part 1: client cost --------------------------------------------------------------------------
@@ -147,7 +156,7 @@ def normalised(target: str) -> str:
     return path + "?" + "&".join(sorted(query.split("&")))
 
 
-def part_client_cost(rounds: int) -> list[Row]:
+def part_client_cost(rounds: int) -> Section:
     convivaapi = ours("pyconviva._client", "ConvivaAPI")
     with serve_canned(canned_reply()) as server:
         api = convivaapi(
@@ -197,7 +206,12 @@ def part_client_cost(rounds: int) -> list[Row]:
 
     ours_s, bare_s = min(ours_times), min(bare_times)
     measure = f"{SMALL_QUERIES} GETs, loopback HTTPS"
-    return [
+    notes = [
+        f"1: every client asks GET /insights/3.0/metrics/attempts?days=1 with basic auth; the "
+        f"server answers a canned {len(canned_reply())}-byte reply (24 hourly buckets). Ours "
+        "returns a MetricsResult; bare httpx2 decodes the JSON; 0.1.0 returns the decoded dict."
+    ]
+    rows = [
         Row(
             "1",
             f"{measure} (best of {rounds})",
@@ -239,6 +253,7 @@ def part_client_cost(rounds: int) -> list[Row]:
             verdict(len(targets) == 1),
         ),
     ]
+    return Section(rows, notes)
 
 
 # -- part 2: bulk under latency and the rate limit ------------------------------------------------
@@ -264,21 +279,19 @@ class BulkRun:
 
 
 def bulk_ours(scale: float, ranges: list[dict[str, str]]) -> BulkRun:
-    emulator_cls = ours("pyconviva.emulator", "Emulator")
     convivaapi = ours("pyconviva._client", "ConvivaAPI")
     query_spec = ours("pyconviva._bulk", "QuerySpec")
     rate_limiter = ours("pyconviva._ratelimit", "RateLimiter")
     require_method(convivaapi, "get_many")
     require_parameter(convivaapi, "rate_limit", "ConvivaAPI")
-    emulator = emulator_cls(now=NOW, latency=LATENCY, rate_limit=scale)
     specs = [query_spec.historical("attempts", time_range=r) for r in ranges]
     with (
-        emulator.serve() as url,
+        emulator_process(now=NOW, latency=LATENCY, rate_limit=scale) as emulator,
         convivaapi(
             client_key=emulator.client_key,
             client_id=emulator.client_id,
-            base_url=url,
-            clock=emulator.now,
+            base_url=emulator.base_url,
+            clock=lambda: NOW,
             rate_limit=rate_limiter(scale=scale),
         ) as api,
     ):
@@ -286,29 +299,39 @@ def bulk_ours(scale: float, ranges: list[dict[str, str]]) -> BulkRun:
         batch = api.get_many(specs, max_concurrency=BULK_CONCURRENCY)
         elapsed = time.perf_counter() - started
         batch.raise_for_errors()
-    return BulkRun(elapsed, emulator_log_statuses(emulator))
+        return BulkRun(elapsed, emulator.statuses())
 
 
 def bulk_legacy(scale: float, ranges: list[dict[str, str]]) -> BulkRun:
-    emulator = ours("pyconviva.emulator", "Emulator")(now=NOW, latency=LATENCY, rate_limit=scale)
+    require_emulator()
     calls = [
         LegacyCall("get_historical_data", {"metrics": "attempts", "time_range": r}) for r in ranges
     ]
-    with emulator.serve() as url:
+    with emulator_process(now=NOW, latency=LATENCY, rate_limit=scale) as emulator:
         run = run_legacy(
-            url,
+            emulator.base_url,
             calls,
             client_id=emulator.client_id,
             client_key=emulator.client_key,
             keep_going=True,
         )
-    return BulkRun(run.seconds, emulator_log_statuses(emulator))
+        return BulkRun(run.seconds, emulator.statuses())
 
 
-def part_bulk() -> list[Row]:
+REGIMES = (("2a", 1.0), ("2b", BINDING_SCALE))  # (row label, scale of the published limits)
+
+
+def part_bulk() -> Section:
     ranges = day_ranges(BULK_QUERIES)
     rows = []
-    for label, scale in (("a, published limits", 1.0), ("b, limits x0.25", BINDING_SCALE)):
+    notes = [
+        "2: one-day 'attempts' queries; the emulator's rate_limit=<scale> and our "
+        "RateLimiter(scale=<scale>) scale the same published budgets (windows stay 60 s and "
+        "300 s). Bound: each request starts as early as both the concurrency and a token bucket "
+        "holding a whole window's budget allow (a full bucket sends its budget at once; only "
+        "the rest waits a window)."
+    ]
+    for part, scale in REGIMES:
         budgets = scaled(PUBLISHED_BUDGETS, scale)
         bound = ideal_finish(BULK_QUERIES, LATENCY, BULK_CONCURRENCY, budgets)
         mine = bulk_ours(scale, ranges)
@@ -316,9 +339,8 @@ def part_bulk() -> list[Row]:
         limits = ", ".join(f"{b.requests}/{b.window:g}s" for b in budgets)
         measure = (
             f"{BULK_QUERIES} queries, {LATENCY * 1000:g} ms, {BULK_CONCURRENCY} in flight, "
-            f"limits {limits}"
+            f"limits {limits} (x{scale:g})"
         )
-        part = f"2{label[0]}"
         rows.append(
             Row(
                 part,
@@ -357,7 +379,7 @@ def part_bulk() -> list[Row]:
                 verdict(mine.statuses.get(429, 0) == 0),
             )
         )
-    return rows
+    return Section(rows, notes)
 
 
 # -- part 3: a long range in one call -------------------------------------------------------------
@@ -382,29 +404,28 @@ def windows(start: datetime, end: datetime, days: int) -> list[dict[str, str]]:
     return cuts
 
 
-def part_long_range() -> list[Row]:
-    emulator_cls = ours("pyconviva.emulator", "Emulator")
+def part_long_range() -> Section:
+    require_emulator()
     convivaapi = ours("pyconviva._client", "ConvivaAPI")
     require_parameter(convivaapi.get_historical_data, "split", "ConvivaAPI.get_historical_data")
     end = NOW.replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=LONG_RANGE_DAYS)
+    cuts = windows(start, end, LEGACY_WINDOW_DAYS)
     query = {"metrics": "attempts", "group_by": "isp", "granularity": "PT1H"}
-    emulator = emulator_cls(now=NOW)
-    with emulator.serve() as url:
+    with emulator_process(now=NOW) as emulator:
         with convivaapi(
             client_key=emulator.client_key,
             client_id=emulator.client_id,
-            base_url=url,
-            clock=emulator.now,
+            base_url=emulator.base_url,
+            clock=lambda: NOW,
         ) as api:
             started = time.perf_counter()
             merged = api.get_historical_data(
                 **query, time_range={"start_date": iso(start), "end_date": iso(end)}
             )
             ours_s = time.perf_counter() - started
-        cuts = windows(start, end, LEGACY_WINDOW_DAYS)
         loop = run_legacy(
-            url,
+            emulator.base_url,
             [LegacyCall("get_historical_data", {**query, "time_range": cut}) for cut in cuts],
             client_id=emulator.client_id,
             client_key=emulator.client_key,
@@ -416,7 +437,13 @@ def part_long_range() -> list[Row]:
     detail = "yes" if identical else f"no: ours {len(ours_rows)}, 0.1.0 {len(legacy_rows)}"
     if not identical and sorted(ours_rows) == sorted(legacy_rows):
         detail = "same rows, different order"
-    return [
+    notes = [
+        f"3: 'attempts' by isp, hourly, {iso(start)}..{iso(end)}, emulator without latency or "
+        "rate limit. Ours: one get_historical_data call (split=True by default). 0.1.0: "
+        f"{len(cuts)} calls of at most {LEGACY_WINDOW_DAYS} days, one after another. Rows: "
+        "(bucket, group, metrics) of each reply's time_series, compared in order."
+    ]
+    rows = [
         Row(
             "3",
             f"{LONG_RANGE_DAYS}-day hourly group-by isp ({len(cuts)} windows for 0.1.0)",
@@ -438,6 +465,7 @@ def part_long_range() -> list[Row]:
             verdict(identical),
         ),
     ]
+    return Section(rows, notes)
 
 
 # -- the table ------------------------------------------------------------------------------------
@@ -453,7 +481,7 @@ def print_table(rows: list[Row]) -> None:
         print("  ".join(padded).rstrip())
 
 
-PARTS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Row]]]] = {
+PARTS: dict[str, tuple[str, Callable[[argparse.Namespace], Section]]] = {
     "1": ("client cost", lambda args: part_client_cost(args.rounds)),
     "2": ("bulk under latency and rate limit", lambda args: part_bulk()),
     "3": ("365-day hourly group-by", lambda args: part_long_range()),
@@ -466,20 +494,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="part 1 rounds per client")
     args = parser.parse_args()
     rows: list[Row] = []
+    notes: list[str] = []
     for number in args.parts.split(","):
         title, run = PARTS[number.strip()]
         started = time.perf_counter()
         try:
-            rows.extend(run(args))
+            section = run(args)
         except NotAvailable as exc:
             print(f"part {number} ({title}): not available yet: {exc}")
             continue
         except Exception:
             print(f"part {number} ({title}) failed:\n{traceback.format_exc()}")
             continue
+        rows.extend(section.rows)
+        notes.extend(section.notes)
         print(f"part {number} ({title}) done in {time.perf_counter() - started:.1f} s")
-    print()
-    print_table(rows)
+    if rows:
+        print()
+        print_table(rows)
+        print()
+        print("\n".join(textwrap.fill(note, width=100) for note in notes))
 
 
 if __name__ == "__main__":
