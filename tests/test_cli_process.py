@@ -125,6 +125,26 @@ def test_emulator_command_serves_until_ctrl_c(tmp_path: Path) -> None:
     assert child.returncode == 0
 
 
+def test_main_job_needs_only_the_cli_extra(tmp_path: Path) -> None:
+    program = (
+        "import sys\n"
+        "for name in ('pandas', 'numpy', 'pyarrow', 'polars', 'matplotlib'):\n"
+        "    sys.modules[name] = None\n"
+        "from pyconviva.cli import main\n"
+        "main(['historical', 'attempts', '--group-by', 'isp', '--days', '5', '--emulator'])\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program],
+        env=child_env(tmp_path, PYCONVIVA_EMULATOR_NOW=NOW_TEXT),
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 3,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("timestamp,isp,metric,field,value\n")
+
+
 def test_without_the_cli_extra_main_names_the_install_line() -> None:
     program = (
         "import sys; sys.modules['click'] = None\n"
