@@ -21,10 +21,12 @@ Three parts, each timed in one run and printed as ratios in one table:
    merged) vs the manual 90-day-window loop with 0.1.0; the ratio and whether the rows agree.
 
 pyconviva 0.1.0 (PyPI) runs in its own virtual environment, ``benchmarks/.legacy-venv``, created
-on first use (needs PyPI). Every timing covers the query loop only, not interpreter start-up.
-A part whose features have not landed yet prints why and is skipped.
+on first use (needs PyPI). In parts 2 and 3 the emulator runs in a process of its own, as a
+remote API would, with a fixed clock; every run gets a fresh emulator, so rate-limit windows
+start empty. Every timing covers the query loop only, not interpreter start-up. A part whose
+features have not landed yet prints why and is skipped.
 
-Run: python benchmarks/bench_bulk.py [--parts 1,2,3] [--rounds 5]
+Run: python benchmarks/bench_bulk.py [--parts 1,2,3] [--rounds 7]   (about 2 minutes)
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+from _emulator_process import emulator_process  # noqa: E402
 from _legacy import VENV, LegacyCall, run_legacy  # noqa: E402
 from _schedule import Budget, ideal_finish  # noqa: E402
 from _tls_server import serve_canned  # noqa: E402
@@ -27,6 +28,7 @@ from bench_bulk import canned_reply, day_ranges, normalised, windows  # noqa: E4
 BODY = b'{"time_series": []}'
 
 
+@pytest.mark.network
 def test_canned_server_answers_https_with_the_trustme_ca_and_records_the_request() -> None:
     with serve_canned(BODY) as server:
         context = ssl.create_default_context(cafile=server.ca_path)
@@ -42,6 +44,7 @@ def test_canned_server_answers_https_with_the_trustme_ca_and_records_the_request
         assert server.connections == 1  # kept alive
 
 
+@pytest.mark.network
 def test_canned_server_is_refused_without_its_ca() -> None:
     with (
         serve_canned(BODY) as server,
@@ -51,6 +54,7 @@ def test_canned_server_is_refused_without_its_ca() -> None:
         client.get(server.base_url)
 
 
+@pytest.mark.network
 @pytest.mark.skipif(not VENV.exists(), reason="benchmarks/.legacy-venv not created yet")
 def test_legacy_driver_sends_0_1_0_calls_to_the_canned_server_one_connection_each() -> None:
     call = LegacyCall("get_historical_data", {"metrics": "attempts", "time_range": 1})
@@ -98,3 +102,17 @@ def test_day_ranges_are_distinct_whole_days() -> None:
 def test_request_targets_compare_regardless_of_query_order() -> None:
     assert normalised("/p?b=2&a=1") == normalised("/p?a=1&b=2")
     assert normalised("/p?a=1") != normalised("/q?a=1")
+
+
+@pytest.mark.network
+def test_emulator_process_serves_on_loopback_and_reports_its_request_log() -> None:
+    now = datetime(2025, 6, 2, 12, tzinfo=timezone.utc)
+    with emulator_process(now=now) as emulator:
+        auth = (emulator.client_id, emulator.client_key)
+        with httpx2.Client(base_url=emulator.base_url, auth=auth) as client:
+            ok = client.get("/insights/3.0/metrics/attempts", params=day_ranges(1)[0])
+            refused = client.get("/insights/3.0/metrics/attempts", params={}, auth=("x", "y"))
+        assert emulator.base_url.startswith("http://127.0.0.1:")
+        assert ok.status_code == 200
+        assert refused.status_code == 401
+        assert emulator.statuses() == {200: 1, 401: 1}
