@@ -36,7 +36,7 @@ from pyconviva._cli_output import (
     csv_text,
     json_text,
     jsonl_text,
-    rich_table,
+    rich_tables,
     rows_to_parquet,
 )
 from pyconviva._exceptions import (
@@ -332,7 +332,7 @@ class Destination:
             if not console.is_terminal:
                 # Piped or redirected: no terminal width to fit, so no folded cells either.
                 console = Console(width=_UNBOUNDED_WIDTH)
-            console.print(rich_table(tabular.rows, tabular.title))
+            console.print(*rich_tables(tabular))
             return
         text = self._render(tabular)
         if self.output is None:
@@ -349,9 +349,7 @@ class Destination:
         if self.output_format == "json":
             return json_text(tabular.document)
         buffer = io.StringIO()
-        Console(file=buffer, width=_UNBOUNDED_WIDTH, no_color=True).print(
-            rich_table(tabular.rows, tabular.title)
-        )
+        Console(file=buffer, width=_UNBOUNDED_WIDTH, no_color=True).print(*rich_tables(tabular))
         return buffer.getvalue()
 
 
@@ -442,14 +440,16 @@ def _pairs(items: Sequence[str], option: str) -> dict[str, str | list[str]]:
 
 def metrics_tabular(result: MetricsResult, *, wide: bool) -> Tabular:
     """A metrics reply for the output formats: tidy records (long, or wide with ``--wide``)."""
+    title = result.query.describe() if result.query is not None else ""
+    totals = result.totals()
     if not wide:
-        return Tabular(result.records(), result, result.to_parquet)
+        return Tabular(result.records(), result, result.to_parquet, title, totals)
     frame = result.to_pandas(wide=True).reset_index()
     rows = [
         {str(name): _missing_as_none(value) for name, value in row.items()}
         for row in frame.to_dict(orient="records")
     ]
-    return Tabular(rows, result, lambda path: frame.to_parquet(path, index=False))
+    return Tabular(rows, result, lambda path: frame.to_parquet(path, index=False), title, totals)
 
 
 def _missing_as_none(value: Any) -> Any:
@@ -573,6 +573,8 @@ def _run_metrics_query(
     with connection.open_client() as client, _progress("Querying Conviva..."):
         fetch = client.get_real_time_data if real_time else client.get_historical_data
         result = fetch(**arguments)
+    for note in result.notes:  # e.g. why a merged result has no totals
+        click.echo(f"pyconviva: note: {note}", err=True)
     destination.write(metrics_tabular(result, wide=wide))
     if plot is not None:
         with atomic_path(plot) as temporary:

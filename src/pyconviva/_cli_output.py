@@ -30,7 +30,7 @@ __all__ = [
     "csv_text",
     "json_text",
     "jsonl_text",
-    "rich_table",
+    "rich_tables",
     "rows_to_parquet",
 ]
 
@@ -52,13 +52,16 @@ class Tabular:
     """What a command has to show, in the shapes the formats need.
 
     ``rows`` feed the table, CSV and JSON Lines; ``document`` is what ``--format json`` writes
-    (the API's reply as it came); ``write_parquet`` writes the rows' frame to a path.
+    (the API's reply as it came); ``write_parquet`` writes the rows' frame to a path;
+    ``totals`` are the reply's totals, shown under a table (the machine formats carry them in
+    the JSON reply).
     """
 
     rows: Sequence[Row]
     document: Any
     write_parquet: Callable[[Path], object]
     title: str = ""
+    totals: Sequence[Row] = ()  # shown under a table: the number a quick look is after
 
 
 def choose_format(requested: str | None, output: Path | None, stdout_is_terminal: bool) -> str:
@@ -125,8 +128,16 @@ def json_text(document: Any) -> str:
     return json.dumps(document, indent=2, default=_json_default) + "\n"
 
 
-def rich_table(rows: Sequence[Row], title: str = "") -> Table:
-    table = Table(title=title or None, show_lines=False)
+def rich_tables(tabular: Tabular) -> list[Table]:
+    """The rows as a table, and the totals as a second one when the reply has them."""
+    tables = [_rich_table(tabular.rows, tabular.title)]
+    if tabular.totals:
+        tables.append(_rich_table(tabular.totals, "Total"))
+    return tables
+
+
+def _rich_table(rows: Sequence[Row], title: str) -> Table:
+    table = Table(title=title or None)
     names = columns(rows)
     for name in names:
         table.add_column(name, overflow="fold")
