@@ -1,5 +1,57 @@
-"""pyconviva: the Python client for Conviva's Metrics V3 API."""
+"""pyconviva: the Python client for Conviva's Metrics V3 API.
 
+``ConvivaAPI`` / ``AsyncConvivaAPI`` call every Metrics V3 endpoint; replies come back as
+``MetricsResult`` / ``MetadataResult`` (read-only mappings over the raw JSON with tidy-table
+conveniences). ``pyconviva.emulator`` serves the API offline; ``pyconviva.testing`` wires it into
+pytest. Every error pyconviva raises on purpose is a ``ConvivaError``.
+"""
+
+from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
+from pyconviva._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConvivaError,
+    MissingDependencyError,
+    NotFoundError,
+    PermissionDeniedError,
+    QueryError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ServerError,
+    UnexpectedResponseError,
+    UnprocessableEntityError,
+)
+from pyconviva._query import MetricsQuery
+from pyconviva._results import MetadataResult, MetricsResult
+from pyconviva._retry import RetryPolicy
 from pyconviva._version import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncConvivaAPI",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConvivaAPI",
+    "ConvivaError",
+    "MetadataResult",
+    "MetricsQuery",
+    "MetricsResult",
+    "MissingDependencyError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QueryError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "RetryPolicy",
+    "ServerError",
+    "UnexpectedResponseError",
+    "UnprocessableEntityError",
+    "__version__",
+]
