@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from pyconviva._cli_output import cell_text
@@ -100,9 +101,11 @@ def test_ctrl_c_exits_130_and_leaves_no_output_file(
     assert list(target.parent.iterdir()) == []
 
 
-def test_emulator_command_serves_until_ctrl_c(tmp_path: Path) -> None:
+def test_emulator_command_serves_with_its_controls_until_ctrl_c(tmp_path: Path) -> None:
+    settings = ["--now", NOW_TEXT, "--seed", "3", "--latency", "0.01", "--jitter", "0.5"]
+    flags = ["--rate-limit", "--strict-real-time", "--legacy-default-range"]
     child = subprocess.Popen(
-        [str(SCRIPT), "emulator", "--port", "0", "--now", NOW_TEXT, "--seed", "3"],
+        [str(SCRIPT), "emulator", "--port", "0", *settings, *flags],
         env=child_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -110,14 +113,26 @@ def test_emulator_command_serves_until_ctrl_c(tmp_path: Path) -> None:
     )
     try:
         assert child.stdout is not None
-        banner = child.stdout.readline()
-        url = banner.split(" on ")[1].split()[0]
+        url = child.stdout.readline().split(" on ")[1].split()[0]
         with ConvivaAPI(
             client_id="demo-client-id", client_key="demo-client-key", base_url=url
         ) as api:
             served = api.get_historical_data("attempts", time_range=2)
         with Emulator(seed=3, now=NOW).client() as client:
             assert dict(served) == dict(client.get_historical_data("attempts", time_range=2))
+        with httpx2.Client(base_url=url, auth=("demo-client-id", "demo-client-key")) as http:
+            config = http.get("/_emulator/config").json()
+            no_range = http.get("/insights/3.0/metrics/attempts")
+            not_real_time = http.get("/insights/3.0/real-time-metrics/ad-attempts")
+        assert (config["seed"], config["now"], config["latency"], config["jitter"]) == (
+            3,
+            NOW_TEXT,
+            0.01,
+            0.5,
+        )
+        assert config["rate_limit"]
+        assert no_range.status_code == 200  # --legacy-default-range: the last day
+        assert not_real_time.is_client_error  # --strict-real-time: the real-time set only
         child.send_signal(signal.SIGINT)
         child.communicate(timeout=WAIT)
     finally:
