@@ -45,7 +45,8 @@ def test_repr_states_shape_time_range_metrics_groups_and_query() -> None:
     )
     text = repr(result_of(GROUPED, query=query))
     assert text.startswith("<MetricsResult")
-    assert "4 values in 4 rows" in text
+    assert "tidy: 4 rows x [timestamp, device_name, metric, field, value]" in text
+    assert "wide: 4 rows x 1 series" in text
     assert "2022-01-01T04:00:00Z … 2022-01-01T05:00:00Z (2 buckets, PT1H)" in text
     assert "metrics: attempts.count" in text
     assert "groups: device_name (2): Roku, Apple TV" in text

@@ -201,7 +201,12 @@ class MetricsResult(Mapping[str, Any]):
 
     def _facts(self) -> list[tuple[str, str]]:
         table = self._table
-        facts = [("rows", f"{table.n_values:,} values in {table.n_rows:,} rows")]
+        dimension = self.dimension
+        names = ["timestamp", *([dimension] if dimension else []), "metric", "field"]
+        facts = [
+            ("tidy", f"{table.n_values:,} rows x [{', '.join(names)}, value]"),
+            ("wide", f"{table.n_rows:,} rows x {len(table.series)} series"),
+        ]
         if table.bucket_ms:
             span = f"{format_utc(table.bucket_ms[0])} … {format_utc(table.bucket_ms[-1])}"
             step = f", {self.query.granularity}" if self.query is not None else ""
