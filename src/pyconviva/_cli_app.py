@@ -255,11 +255,18 @@ def _connected(func: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+class _StderrHandler(logging.Handler):
+    """Log records on whatever stderr is at the time (a spinner redirects it to print above)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
 @contextlib.contextmanager
 def _library_log(debug: bool) -> Iterator[None]:
     """The ``pyconviva`` log on stderr: retries (warnings) always, everything with --debug."""
     logger = logging.getLogger("pyconviva")
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("pyconviva: %(levelname)s: %(message)s"))
     level = logging.DEBUG if debug else logging.WARNING
     previous = logger.level
