@@ -141,12 +141,16 @@ def test_wide_csv_has_one_column_per_metric_field(env: dict[str, str | None]) ->
     assert rows[0]["attempts.count"] == str(frame["attempts.count"].iloc[0])
 
 
-def test_table_format_shows_the_columns_and_values(env: dict[str, str | None]) -> None:
+def test_table_format_shows_the_records_and_the_totals(env: dict[str, str | None]) -> None:
     outcome = run(env, "historical", "attempts", "--days", "1", "--emulator", "-f", "table")
     assert outcome.exit_code == 0, outcome.output
-    first = library(metrics="attempts", time_range=1).records()[0]
+    result = library(metrics="attempts", time_range=1)
+    first = result.records()[0]
     for text in ("timestamp", "metric", "value", cell_text(first["timestamp"])):
         assert text in outcome.stdout
+    (total,) = result.totals()
+    assert "Total" in outcome.stdout
+    assert str(total["value"]) in outcome.stdout
 
 
 def test_output_file_gets_the_format_of_its_suffix(
