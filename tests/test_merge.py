@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -11,6 +13,8 @@ from pyconviva._exceptions import UnexpectedResponseError
 from pyconviva._merge import merge_replies
 from pyconviva._query import MetricsQuery, build_metrics_query
 from pyconviva._rules import HISTORICAL, format_instant
+from pyconviva._split import plan_windows
+from pyconviva.emulator._service import EmulatorRequest, MetricsService, ServiceSettings
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
 START = datetime(2025, 5, 1, tzinfo=timezone.utc)
@@ -173,14 +177,27 @@ def test_group_by_rows_are_the_union_and_the_top_n_caveat_is_noted() -> None:
     assert merged["total"] == {"plays": {"count": 8}}
     assert notes == [
         "group-by rows: each of the 2 windows ranked its own top 2 isp values, so the rows are "
-        "the union of those, and may differ from the top 2 over the whole range"
+        "the union of those (3 values), and may differ from the top 2 over the whole range"
     ]
 
 
-def test_group_by_without_limit_names_the_api_default() -> None:
-    parts = [grouped_reply(range(2), ["A"]), grouped_reply(range(2, 4), ["A"])]
+def test_group_by_without_limit_is_ranked_by_the_api_default_of_50() -> None:
+    many = [f"isp-{n}" for n in range(50)]
+    parts = [grouped_reply(range(2), many), grouped_reply(range(2, 4), many[:3])]
     _, notes = merge_replies(parts, query(4, ["plays"], group_by="isp"))
     assert "top 50 isp values" in notes[0]
+
+
+def test_no_caveat_when_no_window_can_have_cut_a_group() -> None:
+    parts = [grouped_reply(range(2), ["A", "B"]), grouped_reply(range(2, 4), ["B", "C"])]
+    _, notes = merge_replies(parts, query(4, ["plays"], group_by="isp", limit=3))
+    assert notes == []
+
+
+def test_caveat_when_the_union_exceeds_the_limit() -> None:
+    parts = [grouped_reply(range(2), ["A", "B"]), grouped_reply(range(2, 4), ["C", "D"])]
+    _, notes = merge_replies(parts, query(4, ["plays"], group_by="isp", limit=3))
+    assert "(4 values)" in notes[0]
 
 
 def test_single_part_is_returned_as_is() -> None:
@@ -199,3 +216,59 @@ def test_bucket_without_a_timestamp_is_an_unexpected_response() -> None:
     parts = [reply(range(2), {}), {"time_series": [{"plays": {"count": 1}}]}]
     with pytest.raises(UnexpectedResponseError, match="epoch_ms"):
         merge_replies(parts, query(6, ["plays"]))
+
+
+# -- against the emulator: split-and-merged equals one unsplit request ---------------------------
+
+
+def fetch(service: MetricsService, q: MetricsQuery) -> dict[str, Any]:
+    credentials = base64.b64encode(b"demo-client-id:demo-client-key").decode()
+    request = EmulatorRequest(
+        method="GET", path=q.path, query=q.params, headers={"authorization": f"Basic {credentials}"}
+    )
+    response = service.handle(request, NOW)
+    assert response.status == 200, response.body[:300]
+    body: dict[str, Any] = json.loads(response.body)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("group_by", "granularity", "span", "windows"),
+    [
+        (None, "PT1H", timedelta(days=5, hours=6), 2),
+        ("device-os", "PT1H", timedelta(days=5, hours=6), 2),
+        (None, "P1D", timedelta(days=3, hours=12), 4),
+        ("isp", "PT6H", timedelta(days=2, hours=15), 4),
+    ],
+)
+def test_split_and_merged_reply_equals_the_unsplit_reply(
+    group_by: str | None, granularity: str, span: timedelta, windows: int
+) -> None:
+    """Windows cut at bucket starts that are not day or 6-hour boundaries of the range start."""
+    service = MetricsService(ServiceSettings())
+    start = datetime(2025, 5, 10, 7, tzinfo=timezone.utc)
+    whole = build_metrics_query(
+        HISTORICAL,
+        ["plays", "attempts", "bitrate", "unique-devices", "minutes-played"],
+        group_by=group_by,
+        time_range=(start, start + timedelta(days=10)),
+        granularity=granularity,
+        limit=50 if group_by else None,  # more than the groups: every window has the same rows
+        now=NOW,
+    )
+    planned = plan_windows(whole, NOW, span=span)
+    assert len(planned) == windows
+    merged, notes = merge_replies([fetch(service, q) for q in planned], whole)
+    unsplit = fetch(service, whole)
+
+    assert merged["_meta"] == unsplit["_meta"]
+    assert merged["time_series"] == unsplit["time_series"]  # every bucket, row and value
+    additive = {"plays", "attempts", "minutes_played"}
+    assert set(merged["total"]) == additive
+    for key in additive:
+        assert merged["total"][key] == {"count": unsplit["total"][key]["count"]}
+    dropped = notes[0]
+    assert "bitrate.bps" in dropped
+    assert "unique_devices.count" in dropped
+    assert "plays.percentage" in dropped
+    assert len(notes) == 1  # every group fits the limit in every window: no ranking caveat

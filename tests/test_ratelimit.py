@@ -161,6 +161,12 @@ def test_request_draws_from_its_root_and_the_per_ip_budget() -> None:
     assert limiter.reserve(REAL_TIME, 1, now=0.0) == pytest.approx(60.0)
 
 
+def test_metadata_requests_draw_on_the_per_ip_budget_only() -> None:
+    limiter = RateLimiter(historical=RateLimit(1, 60.0), per_ip=RateLimit(3, 60.0))
+    assert limiter.reserve(HISTORICAL, 1, now=0.0) == 0.0
+    assert [limiter.reserve(None, 1, now=0.0) for _ in range(3)] == pytest.approx([0, 0, 60])
+
+
 def test_roots_have_separate_account_budgets() -> None:
     limiter = RateLimiter(historical=RateLimit(2, 60.0), real_time=RateLimit(2, 60.0))
     assert [limiter.reserve(HISTORICAL, 1, now=0.0) for _ in range(2)] == [0.0, 0.0]

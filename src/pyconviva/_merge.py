@@ -39,14 +39,37 @@ def merge_replies(
     if any("total" in part for part in parts):
         merged["total"] = _total([part.get("total") or {} for part in parts], notes)
     if query.group_by is not None or query.group_by_tag is not None:
-        limit = query.limit if query.limit is not None else DEFAULT_LIMIT
-        dimension = query.group_by or f"custom tag {query.group_by_tag}"
-        notes.append(
-            f"group-by rows: each of the {len(parts)} windows ranked its own top {limit} "
-            f"{dimension} values, so the rows are the union of those, and may differ from the "
-            f"top {limit} over the whole range"
-        )
+        note = _ranking_note(parts, query)
+        if note is not None:
+            notes.append(note)
     return merged, notes
+
+
+def _ranking_note(parts: Sequence[Mapping[str, Any]], query: MetricsQuery) -> str | None:
+    """The caveat on group-by rows, unless no window can have cut any group from its rows.
+
+    A window that returned fewer values than the limit kept every group it had; when all did,
+    and their union fits the limit too, the rows are exactly those of one request.
+    """
+    limit = query.limit if query.limit is not None else DEFAULT_LIMIT
+    per_window = [_group_values(part) for part in parts]
+    union = set().union(*per_window)
+    if all(len(values) < limit for values in per_window) and len(union) <= limit:
+        return None
+    dimension = query.group_by or f"custom tag {query.group_by_tag}"
+    return (
+        f"group-by rows: each of the {len(parts)} windows ranked its own top {limit} "
+        f"{dimension} values, so the rows are the union of those ({len(union)} values), and "
+        f"may differ from the top {limit} over the whole range"
+    )
+
+
+def _group_values(part: Mapping[str, Any]) -> set[str]:
+    return {
+        str(row.get("dimension", {}).get("value"))
+        for bucket in part.get("time_series") or ()
+        for row in bucket.get("dimensional_data") or ()
+    }
 
 
 def _series(parts: Sequence[Mapping[str, Any]], query: MetricsQuery, notes: list[str]) -> list[Any]:

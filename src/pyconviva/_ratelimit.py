@@ -206,12 +206,15 @@ class RateLimiter:
         named = [*self._roots.items(), ("per-ip", self._per_ip)]
         return f"RateLimiter({', '.join(f'{name}={bucket!r}' for name, bucket in named)})"
 
-    def reserve(self, root: Root, cost: int, now: float) -> float:
+    def reserve(self, root: Root | None, cost: int, now: float) -> float:
         """Book a request of ``cost`` on ``root``; the seconds to wait before sending it.
+
+        ``root=None`` (metadata endpoints) draws on the per-IP budget alone.
 
         Raises QueryError when the cost alone exceeds a budget: no wait would ever admit it.
         """
-        buckets = [b for b in (self._roots.get(root), self._per_ip) if b is not None]
+        account = self._roots.get(root) if root is not None else None
+        buckets = [b for b in (account, self._per_ip) if b is not None]
         for bucket in buckets:
             if cost > bucket.capacity:
                 raise QueryError(
@@ -258,7 +261,7 @@ class SyncRateLimiter:
         self._clock = clock
         self._sleep = sleep
 
-    def acquire(self, root: Root, cost: int = 1) -> float:
+    def acquire(self, root: Root | None, cost: int = 1) -> float:
         """Wait until a request of ``cost`` on ``root`` may be sent; returns the seconds waited."""
         wait = self.limiter.reserve(root, cost, self._clock())
         if wait > 0:
@@ -280,7 +283,7 @@ class AsyncRateLimiter:
         self._clock = clock
         self._sleep = sleep
 
-    async def acquire(self, root: Root, cost: int = 1) -> float:
+    async def acquire(self, root: Root | None, cost: int = 1) -> float:
         """Wait until a request of ``cost`` on ``root`` may be sent; returns the seconds waited."""
         wait = self.limiter.reserve(root, cost, self._clock())
         if wait > 0:
