@@ -876,6 +876,7 @@ _NOISE_SIZE = 8192
 _NOISE_AMPLITUDE = 0.4  # knots within +-0.2 of the lower neighbouring hour: counts never fall
 HISTORICAL_LAG = timedelta(minutes=10)
 REAL_TIME_LAG = timedelta(minutes=1)
+_GROUP_CACHE_SIZE = 512  # summed tables of (counter, group): about 15 kB each
 _FLOAT_COUNTERS = frozenset(name for name, op in _COUNTERS.items() if op[0].startswith("mulf"))
 
 # One cumulative table per component, `period + 1` long, starting at 0.
@@ -926,6 +927,7 @@ class DataModel:
             for kpi in KPIS.values()
         }
         self._tables: dict[tuple[str, int], list[Tables]] = {}
+        self._group_cache: dict[tuple[str, int, tuple[int, ...]], Tables] = {}
 
     def cumulative(
         self,
@@ -952,7 +954,7 @@ class DataModel:
             members = [s.index for s in segments]
             sums = {}
             for counter in counters:
-                group_tables = _sum_tables([tables[counter][i] for i in members], counter)
+                group_tables = self._group_tables(counter, kpi_id, members, tables[counter])
                 sums[counter] = _at_positions(group_tables, positions)
             if any(fractions):
                 self._add_within_hours(sums, members, hours, fractions, kpi_id)
@@ -989,6 +991,19 @@ class DataModel:
                     sums[counter][k] += sum(map(operator.truediv, shares, divisors))
                 else:
                     sums[counter][k] += sum(map(operator.floordiv, shares, divisors))
+
+    def _group_tables(
+        self, name: str, kpi_id: int, members: Sequence[int], tables: Sequence[Tables]
+    ) -> Tables:
+        """The members' tables summed (kept for the next query over the same group)."""
+        key = (name, kpi_id if name in _KPI_DEPENDENT else 0, tuple(members))
+        summed = self._group_cache.get(key)
+        if summed is None:
+            if len(self._group_cache) >= _GROUP_CACHE_SIZE:
+                self._group_cache.clear()
+            summed = _sum_tables([tables[i] for i in members], name)
+            self._group_cache[key] = summed
+        return summed
 
     def _table(self, name: str, kpi_id: int) -> list[Tables]:
         """Every segment's tables for counter `name` (built on first use, then kept)."""
