@@ -183,6 +183,16 @@ def test_custom_tag_without_query_uses_the_dimension_key_of_the_rows() -> None:
     assert result_of(CUSTOM_TAG).dimension == "appVersion"
 
 
+def test_custom_tag_named_like_a_tidy_column_gets_a_suffix() -> None:
+    reply = json.loads(json.dumps(CUSTOM_TAG))
+    for item in reply["time_series"][0]["dimensional_data"]:
+        item["dimension"]["key"] = "value"
+    result = result_of(reply)
+    assert result.dimension == "value_dimension"
+    assert result.records()[0]["value_dimension"] == "1.2"
+    assert list(result.to_polars().columns) == list(result.to_pandas().columns)
+
+
 def test_real_time_reply_with_an_empty_latest_bucket_gives_records_of_the_full_bucket() -> None:
     result = result_of(REAL_TIME)
     assert result.records() == [

@@ -36,6 +36,9 @@ __all__ = [
 ]
 
 
+_POSITION = "__series"  # polars_long's internal column: the series index of each value
+
+
 def _pandas(feature: str) -> tuple[Any, Any]:
     return require("pandas", feature=feature), require("numpy", feature=feature)
 
@@ -110,10 +113,10 @@ def pandas_wide(table: TidyTable) -> pd.DataFrame:
 def polars_long(table: TidyTable) -> Any:
     """The tidy table as a polars DataFrame (same columns and order as :func:`pandas_long`)."""
     pl = require("polars", feature="to_polars()")
-    names = [f"s{index}" for index in range(len(table.series))]
+    names = [f"__value_{index}" for index in range(len(table.series))]  # internal, dropped below
     base = pl.DataFrame(_polars_row_columns(pl, table))
     if not names:
-        long = base.clear().with_columns(pl.lit(None, pl.Int64).alias("series"))
+        long = base.clear().with_columns(pl.lit(None, pl.Int64).alias(_POSITION))
         long = long.with_columns(pl.lit(None, pl.Float64).alias(VALUE))
     else:
         values = [
@@ -124,17 +127,17 @@ def polars_long(table: TidyTable) -> Any:
             base.with_columns(values)
             .select(
                 pl.exclude(names),
-                pl.int_ranges(0, len(names)).alias("series"),
+                pl.int_ranges(0, len(names)).alias(_POSITION),
                 pl.concat_list(names).alias(VALUE),
             )
-            .explode("series", VALUE)
+            .explode(_POSITION, VALUE)
             .filter(pl.col(VALUE).is_not_null())
         )
-    positions = long["series"]
+    positions = long[_POSITION]
     metric = pl.Series(METRIC, [s.metric for s in table.series], dtype=pl.String)
     field = pl.Series(FIELD, [s.field for s in table.series], dtype=pl.String)
     return long.select(
-        pl.exclude("series", VALUE),
+        pl.exclude(_POSITION, VALUE),
         metric.gather(positions).cast(pl.Categorical),
         field.gather(positions).cast(pl.Categorical),
         pl.col(VALUE),

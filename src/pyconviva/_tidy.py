@@ -146,7 +146,15 @@ def _bucket_ms(bucket: object, index: int) -> int:
 def _dimension_name(
     rows: Sequence[Any], raw: Mapping[str, Any], tag: str | None, group_by: str | None
 ) -> str:
-    """Name the group-by column: the custom tag, else the rows' snake ``dimension.key``."""
+    """Name the group-by column; a name taken by a tidy column gets a ``_dimension`` suffix."""
+    name = _dimension_key(rows, raw, tag, group_by)
+    return f"{name}_dimension" if name in (TIMESTAMP, METRIC, FIELD, VALUE) else name
+
+
+def _dimension_key(
+    rows: Sequence[Any], raw: Mapping[str, Any], tag: str | None, group_by: str | None
+) -> str:
+    """The custom tag, else the rows' snake ``dimension.key``, else the query's dimension."""
     if tag:
         return tag
     for row in rows[:1]:
