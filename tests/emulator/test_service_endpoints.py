@@ -209,6 +209,9 @@ def test_dimension_and_tag_filters_narrow_the_data() -> None:
         ("isp", "Optus"),
         ("tag_subscriptionTier", "Premium"),
     )
+    assert both["_meta"]["filter_info"] == {
+        "filters": {"isp": ["Optus"], "tag_subscriptionTier": ["Premium"]}
+    }
     optus_count = optus["total"]["attempts"]["count"]
     assert 0 < optus_count < total
     assert both["total"]["attempts"]["count"] <= optus_count

@@ -6,12 +6,14 @@ and then serialised; the result is the same compact JSON ``json.dumps`` would gi
 stops as soon as the body passes the API's size cap, so that an oversized reply costs little.
 
 Shapes (reference §4, with the choices of the design notes): ``_meta`` always, holding
-``group_by_dimension.description`` on group-by and ``filter_info.id`` (a string) with a saved
-filter; ``time_series`` buckets stamped at their start with ``epoch_ms`` and an ``iso_date`` of
-the form ``YYYY-MM-DDTHH:MM:SSZ``; ``total`` over the whole range and, on group-by, over every
-group (not only the rows returned). Group-by rows are the top ``limit`` dimension values by the
-sort metric's total (first value field), biggest first unless ``order=asc``, and in each bucket
-those of them that have data, in the same order of that bucket's values.
+``group_by_dimension.description`` on group-by, and ``filter_info`` when filtered:
+``{"id": "180"}`` (a string) for a saved filter, ``{"filters": {"isp": ["BT", "Optus"]}}``
+(query-parameter names, sorted values) for dimension and custom-tag filters. ``time_series``
+buckets are stamped at their start with ``epoch_ms`` and an ``iso_date`` of the form
+``YYYY-MM-DDTHH:MM:SSZ``; ``total`` covers the whole range and, on group-by, every group (not
+only the rows returned). Group-by rows are the top ``limit`` dimension values by the sort
+metric's total (first value field), biggest first unless ``order=asc``; each bucket lists those
+of them that have data, ordered by that bucket's values.
 """
 
 from __future__ import annotations
@@ -155,6 +157,10 @@ def _meta(query: DataQuery) -> dict[str, Any]:
         meta["group_by_dimension"] = {"description": label}
     if query.filter_id is not None:
         meta["filter_info"] = {"id": str(query.filter_id)}
+    elif query.filters or query.tag_filters:
+        applied = {key: sorted(values) for key, values in query.filters.items()}
+        applied.update({f"tag_{tag}": sorted(v) for tag, v in query.tag_filters.items()})
+        meta["filter_info"] = {"filters": dict(sorted(applied.items()))}
     return meta
 
 
