@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
 
 import httpx2
 import pytest
@@ -22,9 +23,20 @@ from pyconviva._exceptions import (
     RateLimitError,
     ResponseTooLargeError,
     ServerError,
+    UnexpectedResponseError,
     UnprocessableEntityError,
 )
 from pyconviva._retry import RetryPolicy
+from pyconviva.emulator import (
+    DropConnection,
+    Emulator,
+    Fault,
+    NonJSONBody,
+    RateLimitStorm,
+    SlowReply,
+    StatusFault,
+    TruncateBody,
+)
 
 NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
 KEY = "k3y-that-must-stay-secret"
@@ -433,3 +445,108 @@ def test_jitter_uses_a_per_client_random_source(make_api: Callable[..., ConvivaA
     api._rng.seed(7)
     api.get_kpis()
     assert 0.25 <= timer.sleeps[0] <= 0.5
+
+
+# --- against the emulator: its real error replies and scripted faults -----------------------
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    return Emulator(now=NOW)
+
+
+def emulated(emulator: Emulator, timer: FakeTimer, **options: Any) -> ConvivaAPI:
+    options.setdefault("retry", RetryPolicy(jitter=0.0))
+    api = emulator.client(**options)
+    api._sleep = timer.sleep
+    api._monotonic = timer.monotonic
+    return api
+
+
+@pytest.mark.parametrize(
+    ("faults", "sleeps"),
+    [
+        ([StatusFault(status=503, times=2)], [0.5, 1.0]),
+        ([RateLimitStorm(times=2, retry_after=3)], [3.0, 3.0]),
+        ([DropConnection()], [0.5]),
+        ([TruncateBody(keep=0.3)], [0.5]),
+        ([NonJSONBody(status=502)], [0.5]),
+        ([SlowReply(delay=5.0)], [0.5]),
+        ([StatusFault(status=500), DropConnection(), RateLimitStorm(times=1)], [0.5, 1.0, 2.0]),
+    ],
+    ids=["503x2", "429-storm", "drop", "truncate", "html-502", "slow", "mixed"],
+)
+def test_scripted_faults_are_retried_to_the_same_answer_as_a_clean_call(
+    emulator: Emulator, timer: FakeTimer, faults: list[Fault], sleeps: list[float]
+) -> None:
+    with emulated(emulator, timer, timeout=1.0) as api:
+        clean = api.get_historical_data("attempts", group_by="isp", time_range=2)
+        emulator.add_faults(*faults)
+        recovered = api.get_historical_data("attempts", group_by="isp", time_range=2)
+    assert dict(recovered) == dict(clean)
+    assert timer.sleeps == sleeps
+    assert len(emulator.requests()) == 1 + len(sleeps) + 1
+
+
+def test_a_non_json_success_reply_is_not_retried(emulator: Emulator, timer: FakeTimer) -> None:
+    emulator.add_faults(NonJSONBody(status=200))
+    with emulated(emulator, timer) as api, pytest.raises(UnexpectedResponseError):
+        api.get_kpis()
+    assert timer.sleeps == []
+
+
+def test_a_fault_storm_longer_than_the_retries_raises_the_last_error(
+    emulator: Emulator, timer: FakeTimer
+) -> None:
+    emulator.add_faults(RateLimitStorm(times=10))
+    with emulated(emulator, timer) as api, pytest.raises(RateLimitError) as caught:
+        api.get_real_time_data("attempts")
+    assert caught.value.message == "Too Many Requests"
+    assert len(emulator.requests()) == 4
+    assert "Gave up after 4 attempts" in str(caught.value)
+
+
+def test_the_emulator_refuses_a_wrong_key_with_a_helpful_401(
+    emulator: Emulator, timer: FakeTimer
+) -> None:
+    with (
+        emulated(emulator, timer, client_key="not-the-key") as api,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        api.get_available_dimensions()
+    assert caught.value.body == {"message": "Unauthorized"}
+    assert "'demo'… (14 chars)" in str(caught.value)
+    assert "not-the-key" not in str(caught.value)
+
+
+def test_the_emulator_404_for_a_misspelt_metric_gets_suggestions(
+    emulator: Emulator, timer: FakeTimer
+) -> None:
+    with emulated(emulator, timer) as api, pytest.raises(NotFoundError) as caught:
+        api.get_historical_data("rebuffering-ration", group_by="isp")
+    assert caught.value.body is not None
+    assert "did you mean 'rebuffering-ratio'" in str(caught.value)
+    assert len(emulator.requests()) == 1
+
+
+def test_the_emulator_404_for_a_misspelt_dimension_gets_suggestions(
+    emulator: Emulator, timer: FakeTimer
+) -> None:
+    with emulated(emulator, timer) as api, pytest.raises(NotFoundError) as caught:
+        api.get_historical_data("attempts", group_by="cdnn")
+    assert "is not a dimension pyconviva knows; did you mean 'cdn'" in str(caught.value)
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("fault", [DropConnection(), TruncateBody(keep=0.5)], ids=["drop", "cut"])
+def test_faults_on_a_real_socket_are_retried(
+    emulator: Emulator, timer: FakeTimer, fault: Fault
+) -> None:
+    with (
+        emulator.serve() as url,
+        emulated(emulator, timer, base_url=url, transport=None) as api,
+    ):
+        clean = api.get_kpis()
+        emulator.add_faults(fault)
+        assert dict(api.get_kpis()) == dict(clean)
+    assert timer.sleeps == [0.5]
