@@ -14,6 +14,7 @@ import pytest
 from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
 from pyconviva._exceptions import APITimeoutError, AuthenticationError, QueryError, ServerError
 from pyconviva._retry import RetryPolicy
+from pyconviva.emulator import DropConnection, Emulator, StatusFault
 
 NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
 KEY = "k3y-that-must-stay-secret"
@@ -216,3 +217,35 @@ async def test_server_errors_after_retries_raise_server_error() -> None:
         with pytest.raises(ServerError, match="Gave up after 4 attempts"):
             await api.get_kpis()
     assert sleeps == [0.5, 1.0, 2.0]
+
+
+async def test_async_client_against_the_emulator_matches_the_sync_client() -> None:
+    emulator = Emulator(now=NOW)
+    with emulator.client() as sync_api:
+        expected = sync_api.get_historical_data(["attempts", "plays"], group_by="isp")
+    emulator.add_faults(StatusFault(status=502), DropConnection())
+    sleeps: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async with emulator.async_client(retry=RetryPolicy(jitter=0.0)) as api:
+        api._sleep = record_sleep
+        result = await api.get_historical_data(["attempts", "plays"], group_by="isp")
+    assert dict(result) == dict(expected)
+    assert sleeps == [0.5, 1.0]
+
+
+@pytest.mark.network
+async def test_async_client_over_a_real_socket() -> None:
+    emulator = Emulator(now=NOW)
+    with emulator.serve() as url:
+        async with emulator.async_client(base_url=url, transport=None) as api:
+            results = await asyncio.gather(
+                api.get_real_time_data("attempts", time_range=3),
+                api.get_available_dimensions(),
+                api.get_kpis(),
+            )
+    assert len(results[0]["time_series"]) == 3
+    assert results[1]["dimensions"]
+    assert len(emulator.requests()) == 3
