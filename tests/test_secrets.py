@@ -161,7 +161,7 @@ class _FlakyHandler(BaseHTTPRequestHandler):
 def loopback_url() -> Iterator[str]:
     _FlakyHandler.calls = 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
