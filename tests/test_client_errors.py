@@ -218,6 +218,16 @@ def test_404_for_an_unknown_dimension_suggests_close_names(
     assert "metric" not in caught.value.hint  # both metrics are known
 
 
+def test_a_server_message_with_its_own_suggestions_gets_no_second_list(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    handler, _ = scripted(error(404, {"message": "unknown metric 'atempts'; did you mean x?"}))
+    api = make_api(handler)
+    with pytest.raises(NotFoundError) as caught:
+        api.get_historical_data("atempts")
+    assert caught.value.hint is None
+
+
 def test_404_for_known_names_carries_no_suggestion(make_api: Callable[..., ConvivaAPI]) -> None:
     handler, _ = scripted(error(404, {"message": "Not enabled"}))
     api = make_api(handler)
@@ -525,7 +535,8 @@ def test_the_emulator_404_for_a_misspelt_metric_gets_suggestions(
     with emulated(emulator, timer) as api, pytest.raises(NotFoundError) as caught:
         api.get_historical_data("rebuffering-ration", group_by="isp")
     assert caught.value.body is not None
-    assert "did you mean 'rebuffering-ratio'" in str(caught.value)
+    # The emulator suggests names itself; the client then adds no second list.
+    assert str(caught.value).count("did you mean 'rebuffering-ratio'") == 1
     assert len(emulator.requests()) == 1
 
 
@@ -534,7 +545,7 @@ def test_the_emulator_404_for_a_misspelt_dimension_gets_suggestions(
 ) -> None:
     with emulated(emulator, timer) as api, pytest.raises(NotFoundError) as caught:
         api.get_historical_data("attempts", group_by="cdnn")
-    assert "is not a dimension pyconviva knows; did you mean 'cdn'" in str(caught.value)
+    assert str(caught.value).lower().count("did you mean 'cdn'") == 1
 
 
 @pytest.mark.network

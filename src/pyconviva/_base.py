@@ -112,14 +112,15 @@ def status_error(
     ``note`` (e.g. how many attempts were made) is appended to the hint.
     """
     body = _json_object(response.content)
+    message = _server_message(response, body)
     error_class = status_error_class(response.status_code)
-    hint = "; ".join(part for part in (_hint(response, credentials), note) if part) or None
+    hint = "; ".join(part for part in (_hint(response, message, credentials), note) if part)
     return error_class(
-        _server_message(response, body),
+        message,
         status_code=response.status_code,
         body=body,
         request=description,
-        hint=hint,
+        hint=hint or None,
     )
 
 
@@ -143,14 +144,14 @@ def _server_message(response: httpx2.Response, body: Mapping[str, Any] | None) -
     return text or response.reason_phrase or "no message"
 
 
-def _hint(response: httpx2.Response, credentials: Credentials) -> str | None:
+def _hint(response: httpx2.Response, message: str, credentials: Credentials) -> str | None:
     status = response.status_code
     if status == 401:
         return (
             f"The API refused client id {credentials.masked_id} (from "
             f"{credentials.id_source}; the key is not shown). {_SWAP_REMINDER}"
         )
-    if status in (400, 404):
+    if status in (400, 404) and "did you mean" not in message.lower():
         return _unknown_names_hint(response.request.url)
     if status == 413:
         return (
