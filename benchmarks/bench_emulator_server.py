@@ -4,8 +4,10 @@ Two queries, each timed side by side on the three paths in one run:
   * big:   90 days, hourly, grouped by isp, three metrics (attempts, plays, bitrate)
   * small: one day of one metric (attempts)
 The loopback client is one kept-alive httpx2.Client, so the figures include HTTP/1.1 framing
-and the socket but no connection set-up. A short cProfile of the in-process path (the same
-handler, minus the socket) then shows what dominates.
+and the socket but no connection set-up; a last row times a tiny control-plane reply, which is
+the wire's own cost. "svc share" is the pure service's part of the loopback time. The paths are
+timed in turns (medians). A short cProfile of the in-process path (the same handler, minus the
+socket) then shows what dominates.
 
 Run: python benchmarks/bench_emulator_server.py [--repeat-big 5] [--repeat-small 200]
 """
@@ -18,7 +20,7 @@ import io
 import pstats
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 import httpx2
@@ -28,6 +30,7 @@ from pyconviva.emulator._service import EmulatorRequest, MetricsService
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 AUTH = ("demo-client-id", "demo-client-key")
+CONFIG = "/_emulator/config"
 HEADERS = {"authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQta2V5"}
 
 QUERIES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
@@ -45,19 +48,23 @@ QUERIES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 }
 
 
-def median_ms(call: Callable[[], object], repeat: int) -> float:
-    call()  # warm-up: caches, connection, first-use imports
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+def median_ms(calls: Sequence[Callable[[], object]], repeat: int) -> list[float]:
+    """Median milliseconds of each call, taken in turns so that a busy machine skews all alike."""
+    times: list[list[float]] = [[] for _ in calls]
+    for call in calls:
+        call()  # warm-up: caches, connection, first-use imports
+    for turn in range(repeat):
+        for index in range(len(calls)):
+            which = (turn + index) % len(calls)  # rotate who goes first: caches warm up alike
+            started = time.perf_counter()
+            calls[which]()
+            times[which].append(time.perf_counter() - started)
+    return [statistics.median(taken) * 1000 for taken in times]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat-big", type=int, default=5)
+    parser.add_argument("--repeat-big", type=int, default=7)
     parser.add_argument("--repeat-small", type=int, default=200)
     args = parser.parse_args()
 
@@ -66,7 +73,7 @@ def main() -> None:
     in_process = httpx2.Client(transport=emulator.transport(), auth=AUTH, base_url="http://emu")
 
     print(f"{'query':40} {'bytes':>10} {'service ms':>11} {'in-proc ms':>11} {'loopback ms':>12}"
-          f" {'in-proc/svc':>12} {'loop/in-proc':>13}")  # fmt: skip
+          f" {'in-proc/svc':>12} {'loop/in-proc':>13} {'svc share':>10}")  # fmt: skip
     with emulator.serve() as url, httpx2.Client(base_url=url, auth=AUTH) as over_socket:
         for name, (path, query) in QUERIES.items():
             repeat = args.repeat_big if name.startswith("big") else args.repeat_small
@@ -74,13 +81,28 @@ def main() -> None:
             reply = service.handle(request, NOW)
             socket_reply = over_socket.get(path, params=list(query))
             assert socket_reply.content == reply.body, "loopback and service disagree"
-            pure = median_ms(lambda r=request: service.handle(r, NOW), repeat)
-            wired = median_ms(lambda p=path, q=query: in_process.get(p, params=list(q)), repeat)
-            looped = median_ms(lambda p=path, q=query: over_socket.get(p, params=list(q)), repeat)
+            pure, wired, looped = median_ms(
+                [
+                    lambda r=request: service.handle(r, NOW),
+                    lambda p=path, q=query: in_process.get(p, params=list(q)),
+                    lambda p=path, q=query: over_socket.get(p, params=list(q)),
+                ],
+                repeat,
+            )
             print(
                 f"{name:40} {len(reply.body):>10} {pure:>11.2f} {wired:>11.2f} {looped:>12.2f}"
-                f" {wired / pure:>12.2f} {looped / wired:>13.2f}   (status {reply.status})"
+                f" {wired / pure:>12.2f} {looped / wired:>13.2f} {pure / looped:>10.0%}"
+                f"   (status {reply.status})"
             )
+        # The wire alone: a tiny control-plane reply, no service work.
+        wired, looped = median_ms(
+            [lambda: in_process.get(CONFIG), lambda: over_socket.get(CONFIG)], args.repeat_small
+        )
+        size = len(over_socket.get(CONFIG).content)
+        print(
+            f"{'wire only (GET ' + CONFIG + ')':40} {size:>10} {'-':>11} {wired:>11.2f}"
+            f" {looped:>12.2f} {'-':>12} {looped / wired:>13.2f}"
+        )
 
     big_path, big_query = next(iter(QUERIES.values()))
     profiler = cProfile.Profile()
