@@ -85,14 +85,20 @@ def test_callers_of_equal_cost_are_served_in_arrival_order() -> None:
     assert granted == pytest.approx([4.0, 4.0, 8.0, 8.0])
 
 
-def test_small_request_uses_leftover_budget_without_delaying_earlier_bookings() -> None:
-    bucket = TokenBucket(capacity=4, refill_per_second=1)  # 4 per 4 s
+def test_later_caller_waits_behind_a_queued_one() -> None:
+    bucket = TokenBucket(capacity=10, refill_per_second=1)  # 10 per 10 s
+    assert bucket.reserve(8, now=0.0) == 0.0
+    assert bucket.reserve(5, now=0.0) == pytest.approx(10.0)  # queued until the 8 return
+    # Two tokens are free right now, but taking one would break the promise made to the 5.
+    assert bucket.reserve(1, now=0.0) == pytest.approx(10.0)
+
+
+def test_caller_passes_the_queue_when_the_budget_has_room_for_everyone() -> None:
+    bucket = TokenBucket(capacity=10, refill_per_second=1)
     bucket.reserve(3, now=0.0)
-    assert bucket.reserve(4, now=0.0) == pytest.approx(4.0)  # booked at 4
-    # The leftover token fits at 0: it returns at 4, in time for the booking there. At 1 it
-    # would share the window [1, 5) with those 4 tokens, so a request at 1 waits for 8 s.
+    bucket.reserve(3, now=0.0)
+    assert bucket.reserve(3, now=0.0) == 0.0  # 9 of 10: everyone fits at once
     assert bucket.reserve(1, now=0.0) == 0.0
-    assert bucket.reserve(1, now=1.0) == pytest.approx(7.0)
 
 
 def test_cost_weighs_against_the_budget() -> None:

@@ -24,7 +24,6 @@ import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Callable, Iterable
-from itertools import accumulate
 
 from pyconviva._exceptions import ConfigurationError, QueryError
 from pyconviva._rules import (
@@ -81,9 +80,10 @@ class TokenBucket:
     """At most ``capacity`` tokens spent in any window of ``capacity / refill_per_second`` s.
 
     ``reserve`` books tokens at the earliest instant the budget allows and returns the wait
-    until then. A booking is a promise: a later caller may use tokens left over before it, but
-    only where that keeps every window within the budget, so it never delays an earlier booking.
-    Callers of equal cost are therefore served in arrival order.
+    until then. A booking is a promise that later callers cannot break: a new booking counts,
+    against the budget at its instant, every booking whose tokens are still out then, the ones
+    booked for later included. So callers queue in arrival order, and a caller jumps the queue
+    only when the budget has room for it and everyone waiting. Each step costs O(log n).
     """
 
     def __init__(self, capacity: float, refill_per_second: float) -> None:
@@ -95,9 +95,11 @@ class TokenBucket:
         self.capacity = float(capacity)
         self.refill_per_second = float(refill_per_second)
         self.window = self.capacity / self.refill_per_second
-        # Bookings sorted by instant, as two parallel lists so that `bisect` works on instants.
+        # Bookings sorted by instant, with running totals: the cost of bookings [i, j) is
+        # _totals[j] - _totals[i] (one more total than instants; forgetting the oldest bookings
+        # drops the same number from both lists and keeps every difference right).
         self._instants: list[float] = []
-        self._costs: list[float] = []
+        self._totals: list[float] = [0.0]
         # The latest `now` seen: the bucket's time never runs backwards, even when threads read
         # the clock in one order and take the lock in another.
         self._horizon = float("-inf")
@@ -108,22 +110,25 @@ class TokenBucket:
         )
 
     def advance(self, now: float) -> None:
-        """Move the bucket's time to ``now`` (never backwards) and forget returned bookings.
-
-        Threads may read the clock in one order and take the lock in another; keeping the
-        latest ``now`` seen means no booking is ever placed before a booking already forgotten.
-        """
+        """Move the bucket's time to ``now`` (never backwards) and forget returned bookings."""
         self._horizon = max(self._horizon, now)
-        returned = self._first_unreturned(self._horizon)
-        del self._instants[:returned], self._costs[:returned]
+        # Compared as instant + window, the same sum `earliest` uses for a token's return.
+        returned = bisect_right(self._instants, self._horizon, key=self._returns_at)
+        del self._instants[:returned], self._totals[:returned]
 
     def earliest(self, cost: float, now: float) -> float:
-        """The first instant at or after ``now`` at which ``cost`` tokens may be spent."""
+        """The first instant at or after ``now`` at which ``cost`` tokens may be booked.
+
+        Any window holding that instant starts less than a window before it, so it holds no
+        booking older than that: the bookings still out then, plus ``cost``, bound it.
+        """
         self._check_cost(cost)
         at = max(now, self._horizon)
-        # The budget only frees up when a booked token returns, one window after its instant.
-        while not self._fits(cost, at):
-            at = self._instants[self._first_unreturned(at)] + self.window
+        totals = self._totals
+        # The oldest bookings that must return first: all before index `keep`.
+        keep = bisect_left(totals, totals[-1] - (self.capacity - cost))
+        if keep > 0:
+            at = max(at, self._returns_at(self._instants[keep - 1]))
         return at
 
     def book(self, cost: float, at: float) -> None:
@@ -131,7 +136,8 @@ class TokenBucket:
         self._check_cost(cost)
         index = bisect_right(self._instants, at)
         self._instants.insert(index, at)
-        self._costs.insert(index, cost)
+        totals = self._totals
+        totals[index + 1 :] = [total + cost for total in totals[index:]]
 
     def reserve(self, cost: float, now: float) -> float:
         """Book ``cost`` tokens as early as allowed; the seconds to wait before sending (0: now)."""
@@ -140,28 +146,8 @@ class TokenBucket:
         self.book(cost, at)
         return at - now
 
-    def _fits(self, cost: float, at: float) -> bool:
-        """Whether ``cost`` more tokens at ``at`` keep every window [a, a + window) that
-        contains ``at`` within the capacity."""
-        instants, window, room = self._instants, self.window, self.capacity - cost
-        lo = self._first_unreturned(at)
-        hi = bisect_left(instants, at + window, lo)
-        mid = bisect_right(instants, at, lo, hi)
-        sums = [0.0, *accumulate(self._costs[lo:hi])]  # sums[i]: cost of instants[lo:lo + i]
-        # A window can slide later until it starts at a booking without losing any, so the
-        # fullest window containing `at` starts at a booking still out at `at`, or at `at`.
-        for start in (*instants[lo:mid], at):
-            first = bisect_left(instants, start, lo, hi)
-            past = bisect_left(instants, start + window, first, hi)
-            if sums[past - lo] - sums[first - lo] > room:
-                return False
-        return True
-
-    def _first_unreturned(self, at: float) -> int:
-        """Index of the first booking whose tokens are still out at ``at`` (instant + window >
-        at). Compared as a sum, never as ``at - window``, so that rounding cannot disagree with
-        the instant a booking is said to return."""
-        return bisect_right(self._instants, at, key=lambda instant: instant + self.window)
+    def _returns_at(self, instant: float) -> float:
+        return instant + self.window
 
     def _check_cost(self, cost: float) -> None:
         if not 0 < cost <= self.capacity:
@@ -227,11 +213,9 @@ class RateLimiter:
         with self._lock:
             for bucket in buckets:
                 bucket.advance(now)
-            # The first instant every budget allows: move to the latest of their earliest
-            # instants until they agree (each move passes a returning booking, so this ends).
-            at, later = now, max((b.earliest(cost, now) for b in buckets), default=now)
-            while later > at:
-                at, later = later, max(b.earliest(cost, later) for b in buckets)
+            # Each bucket allows every instant from its earliest on, so the latest of those is
+            # the first instant all of them allow.
+            at = max([now, *(bucket.earliest(cost, now) for bucket in buckets)])
             for bucket in buckets:
                 bucket.book(cost, at)
         return at - now
