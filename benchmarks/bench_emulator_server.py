@@ -22,6 +22,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from functools import partial
 
 import httpx2
 
@@ -83,9 +84,9 @@ def main() -> None:
             assert socket_reply.content == reply.body, "loopback and service disagree"
             pure, wired, looped = median_ms(
                 [
-                    lambda r=request: service.handle(r, NOW),
-                    lambda p=path, q=query: in_process.get(p, params=list(q)),
-                    lambda p=path, q=query: over_socket.get(p, params=list(q)),
+                    partial(service.handle, request, NOW),
+                    partial(in_process.get, path, params=list(query)),
+                    partial(over_socket.get, path, params=list(query)),
                 ],
                 repeat,
             )
@@ -96,7 +97,7 @@ def main() -> None:
             )
         # The wire alone: a tiny control-plane reply, no service work.
         wired, looped = median_ms(
-            [lambda: in_process.get(CONFIG), lambda: over_socket.get(CONFIG)], args.repeat_small
+            [partial(in_process.get, CONFIG), partial(over_socket.get, CONFIG)], args.repeat_small
         )
         size = len(over_socket.get(CONFIG).content)
         print(

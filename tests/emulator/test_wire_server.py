@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from datetime import datetime, timezone
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import httpx2
@@ -25,7 +26,7 @@ NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 AUTH = ("demo-client-id", "demo-client-key")
 ATTEMPTS = "/insights/3.0/metrics/attempts"
 
-SAME_BYTES_REQUESTS = [
+SAME_BYTES_REQUESTS: list[tuple[str, dict[str, str | list[str]]]] = [
     (ATTEMPTS, {"days": "3"}),
     (
         "/insights/3.0/metrics/custom-selection/group-by/isp",
@@ -201,3 +202,19 @@ def test_shutdown_closes_kept_alive_connections_and_the_port() -> None:
     client.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port or 0), timeout=1).close()
+
+
+class BrokenEmulator(Emulator):
+    def handle(self, *args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("boom")
+
+
+def test_an_emulator_failure_is_a_500_reply_and_a_log_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with BrokenEmulator().serve() as url:
+        reply = httpx2.get(url + ATTEMPTS, params={"days": "1"}, auth=AUTH)
+    assert reply.status_code == 500
+    assert reply.json()["name"] == "InternalServerError"
+    assert "emulator failed on GET " + ATTEMPTS in caplog.text
+    assert "demo-client-key" not in caplog.text

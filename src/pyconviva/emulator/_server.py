@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +23,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from pyconviva._exceptions import ConfigurationError
-from pyconviva.emulator._faults import Delivery, wire_headers
+from pyconviva.emulator._faults import Delivery, json_response, wire_headers
 
 if TYPE_CHECKING:
     from pyconviva.emulator import Emulator
 
 __all__ = ["EmulatorServer", "is_loopback", "serve"]
+
+logger = logging.getLogger("pyconviva.emulator")
 
 _SHUTDOWN_GRACE = 5.0  # seconds to wait for the serving thread after shutdown
 _POLL_INTERVAL = 0.05  # seconds between shutdown checks; the default 0.5 s makes every exit slow
@@ -61,7 +65,13 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         peer = str(self.client_address[0])
-        delivery = self.server.emulator.handle(self.command, self.path, headers, body, peer)
+        try:
+            delivery = self.server.emulator.handle(self.command, self.path, headers, body, peer)
+        except Exception:
+            # A bug in the emulator: answer like a failing server, keep the traceback in the log.
+            logger.exception("emulator failed on %s %s", self.command, self.path.split("?")[0])
+            payload = {"name": "InternalServerError", "message": "the emulator failed; see its log"}
+            delivery = Delivery(json_response(500, payload))
         if delivery.delay:
             time.sleep(delivery.delay)
         try:
@@ -114,6 +124,13 @@ class EmulatorServer(ThreadingHTTPServer):
     def untrack(self, connection: socket.socket) -> None:
         with self._connections_lock:
             self._connections.discard(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log (instead of printing) what broke a connection's thread; a client that went away
+        is routine, so only at debug level."""
+        gone = isinstance(sys.exc_info()[1], ConnectionError)
+        log = logger.debug if gone else logger.error
+        log("emulator connection from %s failed", client_address, exc_info=True)
 
     def close_connections(self) -> None:
         """Wake the connection threads blocked on kept-alive sockets, so they end."""
