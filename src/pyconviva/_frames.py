@@ -72,9 +72,8 @@ def pandas_long(table: TidyTable) -> pd.DataFrame:
     if not all(table.complete):
         present = ~numpy.isnan(values)
         values, rows, series = values[present], rows[present], series[present]
-    data: dict[str, Any] = {
-        TIMESTAMP: _timestamps(pandas, numpy.asarray(table.row_ms, dtype=numpy.int64)[rows])
-    }
+    row_stamps = _timestamps(pandas, numpy.asarray(table.row_ms, dtype=numpy.int64))
+    data: dict[str, Any] = {TIMESTAMP: row_stamps.take(rows)}  # convert per row, then gather
     if table.row_group is not None and table.dimension is not None:
         codes, uniques = pandas.factorize(numpy.asarray(table.row_group, dtype=object))
         data[table.dimension] = pandas.Categorical.from_codes(codes[rows], categories=uniques)
