@@ -6,6 +6,8 @@ conveniences). ``pyconviva.emulator`` serves the API offline; ``pyconviva.testin
 pytest. Every error pyconviva raises on purpose is a ``ConvivaError``.
 """
 
+import logging
+
 from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
 from pyconviva._exceptions import (
     APIConnectionError,
@@ -29,6 +31,9 @@ from pyconviva._query import MetricsQuery
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import RetryPolicy
 from pyconviva._version import __version__
+
+# A library leaves logging configuration to the application (see the README's "Logging").
+logging.getLogger("pyconviva").addHandler(logging.NullHandler())
 
 __all__ = [
     "APIConnectionError",
