@@ -143,6 +143,7 @@ class SlidingWindows:
     def __init__(self, scale: float) -> None:
         self.scale = scale
         self._events: dict[tuple[str, str], deque[tuple[float, int]]] = {}
+        self._used: dict[tuple[str, str], int] = {}  # running cost total of each window
 
     def budget(self, rate: RateLimit) -> int:
         return max(1, int(rate.requests * self.scale))
@@ -158,18 +159,22 @@ class SlidingWindows:
         if root is not None:
             scopes.append((("account", root), _ACCOUNT_RATES[root]))
         for key, rate in scopes:
-            used = self._used(key, t, rate.period)
+            used = self._expire(key, t - rate.period)
             if used and used + cost > self.budget(rate):
                 return False
         for key, _rate in scopes:
             self._events[key].append((t, cost))
+            self._used[key] += cost
         return True
 
-    def _used(self, key: tuple[str, str], t: float, period: float) -> int:
+    def _expire(self, key: tuple[str, str], horizon: float) -> int:
+        """Drop the events at or before ``horizon``; the cost still in the window."""
         events = self._events.setdefault(key, deque())
-        while events and events[0][0] <= t - period:
-            events.popleft()
-        return sum(cost for _, cost in events)
+        used = self._used.get(key, 0)
+        while events and events[0][0] <= horizon:
+            used -= events.popleft()[1]
+        self._used[key] = used
+        return used
 
 
 class Controls:
