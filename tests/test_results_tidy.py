@@ -377,3 +377,39 @@ def test_records_match_a_plain_nested_loop_for_regular_and_odd_replies(
     assert result.is_partial == planted
     frame = result.to_pandas()
     assert len(frame) == len(result.records())
+
+
+@st.composite
+def plain_replies(draw: st.DrawFn) -> dict[str, Any]:
+    """An ungrouped reply whose buckets may lack some metrics (as the newest real-time one may)."""
+    names = ["attempts", "plays", "bitrate"]
+    buckets = []
+    for b in range(draw(st.integers(min_value=0, max_value=5))):
+        present = draw(st.lists(st.sampled_from(names), unique=True, max_size=3))
+        bucket: dict[str, Any] = {"timestamp": stamp(T0 + b * MINUTE)}
+        bucket.update({name: {"count": draw(numbers)} for name in present})
+        buckets.append(bucket)
+    return {"time_series": buckets}
+
+
+def reference_plain_records(reply: dict[str, Any]) -> list[tuple[datetime, str, Any]]:
+    return sorted(
+        (
+            datetime.fromtimestamp(bucket["timestamp"]["epoch_ms"] / 1000, UTC),
+            metric,
+            fields["count"],
+        )
+        for bucket in reply["time_series"]
+        for metric, fields in bucket.items()
+        if metric != "timestamp"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(plain_replies())
+def test_plain_records_match_a_nested_loop_when_buckets_lack_metrics(reply: dict[str, Any]) -> None:
+    result = MetricsResult(reply)
+    found = sorted((r["timestamp"], r["metric"], r["value"]) for r in result.records())
+    assert found == reference_plain_records(reply)
+    assert not result.is_partial
+    assert len(result.to_pandas()) == len(found) == result.to_polars().height
