@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pyconviva._exceptions import QueryError
 from pyconviva._rules import (
     HISTORICAL,
     HISTORICAL_RATE,
@@ -63,8 +64,10 @@ def rate_scale(value: bool | float | None) -> float | None:
         return 1.0
     if isinstance(value, (int, float)) and value > 0:
         return float(value)
-    raise ValueError(
-        f"rate_limit must be True, False or a positive scale of the published limits, got {value!r}"
+    raise QueryError(
+        "rate_limit must be True, False or a positive scale of the published limits "
+        f"(0.05 for 5 %), got {value!r}",
+        argument="rate_limit",
     )
 
 
@@ -84,11 +87,17 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.latency < 0:
-            raise ValueError(f"latency is in seconds and must not be negative, got {self.latency}")
+            raise QueryError(
+                f"latency is in seconds, 0 or more, got {self.latency}", argument="latency"
+            )
         if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError(f"jitter is a fraction of the latency, 0 to 1, got {self.jitter}")
+            raise QueryError(
+                f"jitter is a fraction of the latency, 0 to 1, got {self.jitter}", argument="jitter"
+            )
         if self.rate_limit is not None and self.rate_limit <= 0:
-            raise ValueError(f"rate_limit scale must be positive, got {self.rate_limit}")
+            raise QueryError(
+                f"rate_limit scale must be positive, got {self.rate_limit}", argument="rate_limit"
+            )
         if self.now is not None and self.now.tzinfo is None:
             object.__setattr__(self, "now", self.now.replace(tzinfo=timezone.utc))
 
@@ -200,7 +209,8 @@ class Controls:
         """Replace some settings (names as in :class:`Settings`); ValueError for a bad value."""
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(Settings)})
         if unknown:
-            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+            known = ", ".join(f.name for f in dataclasses.fields(Settings))
+            raise QueryError(f"unknown setting(s) {', '.join(unknown)}; use {known}")
         if "rate_limit" in changes:
             changes["rate_limit"] = rate_scale(changes["rate_limit"])
         with self._lock:

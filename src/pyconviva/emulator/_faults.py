@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar, TypeAlias
 
+from pyconviva._exceptions import QueryError
 from pyconviva.emulator._service import EmulatorResponse
 
 __all__ = [
@@ -99,7 +100,7 @@ class _FaultBase:
 
     def __post_init__(self) -> None:
         if self.times < 1:
-            raise ValueError(f"times must be at least 1, got {self.times}")
+            raise QueryError(f"times must be at least 1, got {self.times}", argument="times")
 
     def matches(self, path: str) -> bool:
         return self.path is None or self.path in path
@@ -172,8 +173,9 @@ class TruncateBody(_FaultBase):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.keep < 1.0:
-            raise ValueError(
-                f"keep is the fraction of the body sent, 0 <= keep < 1, got {self.keep}"
+            raise QueryError(
+                f"keep is the fraction of the body sent, 0 <= keep < 1, got {self.keep}",
+                argument="keep",
             )
 
     def deliver(self, serve: ServiceCall) -> Delivery:
@@ -212,7 +214,7 @@ class SlowReply(_FaultBase):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.delay < 0:
-            raise ValueError(f"delay must not be negative, got {self.delay}")
+            raise QueryError(f"delay is in seconds, 0 or more, got {self.delay}", argument="delay")
 
     def deliver(self, serve: ServiceCall) -> Delivery:
         return Delivery(serve(), delay=self.delay, fault=self.kind)
@@ -250,9 +252,13 @@ class RandomFaults:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate is a probability, 0 <= rate <= 1, got {self.rate}")
+            raise QueryError(
+                f"rate is a probability, 0 <= rate <= 1, got {self.rate}", argument="rate"
+            )
         if not self.kinds:
-            raise ValueError("kinds must name at least one fault")
+            raise QueryError(
+                "kinds must name at least one fault, e.g. (StatusFault(),)", argument="kinds"
+            )
 
 
 @dataclass
