@@ -15,7 +15,7 @@ import dataclasses
 import json
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar, TypeAlias
 
@@ -261,13 +261,13 @@ class RandomFaults:
             )
 
 
-@dataclass
 class FaultScript:
     """The faults still to come, in order, and the optional random mode (not thread-safe)."""
 
-    _pending: list[tuple[Fault, int]] = field(default_factory=list)
-    _random: RandomFaults | None = None
-    _rng: random.Random = field(default_factory=random.Random)
+    def __init__(self) -> None:
+        self._pending: list[tuple[Fault, int]] = []
+        self._random: RandomFaults | None = None
+        self._rng = random.Random()
 
     def add(self, *faults: Fault) -> None:
         self._pending.extend((fault, fault.times) for fault in faults)
