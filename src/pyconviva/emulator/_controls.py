@@ -206,7 +206,7 @@ class Controls:
         return self._settings
 
     def configure(self, **changes: Any) -> Settings:
-        """Replace some settings (names as in :class:`Settings`); ValueError for a bad value."""
+        """Replace some settings (names as in :class:`Settings`); QueryError for a bad one."""
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(Settings)})
         if unknown:
             known = ", ".join(f.name for f in dataclasses.fields(Settings))
@@ -227,6 +227,7 @@ class Controls:
             self._log.clear()
             self._apply(self._initial, clock_set=True)
             self._windows = SlidingWindows(self._initial.rate_limit or 1.0)
+            self._jitter = random.Random(self._initial.seed)
 
     def _apply(self, updated: Settings, *, clock_set: bool) -> None:
         if updated.seed != self._settings.seed:
