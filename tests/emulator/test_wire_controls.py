@@ -276,3 +276,11 @@ def test_fault_rate_at_construction_is_seeded_and_survives_reset() -> None:
     assert drawn == kinds()
     assert any(drawn)
     assert not all(drawn)
+
+
+def test_rate_limit_charges_each_filter_value(emulator: Emulator, client: httpx2.Client) -> None:
+    emulator.configure(rate_limit=0.01)  # historical budget: 4 a minute
+    three_isps = {"days": "1", "isp": ["Comcast", "Verizon", "AT&T"]}
+    assert client.get(HISTORICAL, params=three_isps).status_code == 200
+    assert client.get(HISTORICAL, params=three_isps).status_code == 429  # 3 + 3 > 4
+    assert historical(client) == 200  # 3 + 1 fits
