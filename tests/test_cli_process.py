@@ -103,7 +103,13 @@ def test_ctrl_c_exits_130_and_leaves_no_output_file(
 
 def test_emulator_command_serves_with_its_controls_until_ctrl_c(tmp_path: Path) -> None:
     settings = ["--now", NOW_TEXT, "--seed", "3", "--latency", "0.01", "--jitter", "0.5"]
-    flags = ["--rate-limit", "--strict-real-time", "--legacy-default-range"]
+    flags = [
+        "--rate-limit",
+        "--fault-rate",
+        "0.001",
+        "--strict-real-time",
+        "--legacy-default-range",
+    ]
     child = subprocess.Popen(
         [str(SCRIPT), "emulator", "--port", "0", *settings, *flags],
         env=child_env(tmp_path),
@@ -122,6 +128,7 @@ def test_emulator_command_serves_with_its_controls_until_ctrl_c(tmp_path: Path) 
             assert dict(served) == dict(client.get_historical_data("attempts", time_range=2))
         with httpx2.Client(base_url=url, auth=("demo-client-id", "demo-client-key")) as http:
             config = http.get("/_emulator/config").json()
+            faults = http.get("/_emulator/faults").json()
             no_range = http.get("/insights/3.0/metrics/attempts")
             not_real_time = http.get("/insights/3.0/real-time-metrics/ad-attempts")
         assert (config["seed"], config["now"], config["latency"], config["jitter"]) == (
@@ -131,6 +138,7 @@ def test_emulator_command_serves_with_its_controls_until_ctrl_c(tmp_path: Path) 
             0.5,
         )
         assert config["rate_limit"]
+        assert faults["random"]["rate"] == 0.001
         assert no_range.status_code == 200  # --legacy-default-range: the last day
         assert not_real_time.is_client_error  # --strict-real-time: the real-time set only
         child.send_signal(signal.SIGINT)

@@ -782,6 +782,7 @@ _EMULATOR_EPILOG = """\b
 Examples:
   pyconviva emulator --port 8080
   pyconviva emulator --now 2025-01-06T12:00:00Z --latency 0.2 --rate-limit
+  pyconviva emulator --fault-rate 0.1 --seed 7     # soak-test your retries
 Then, in another shell, point the library or the command line at it:
   export CONVIVA_BASE_URL=http://127.0.0.1:8080
   export CONVIVA_CLIENT_ID=demo-client-id CONVIVA_CLIENT_KEY=demo-client-key
@@ -809,6 +810,13 @@ Then, in another shell, point the library or the command line at it:
 )
 @click.option("--rate-limit", is_flag=True, help="Enforce the API's rate limits (429).")
 @click.option(
+    "--fault-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Fault this fraction of requests at random (reproducible from the seed).",
+)
+@click.option(
     "--strict-real-time", is_flag=True, help="Serve only the real-time alert set in real time."
 )
 @click.option(
@@ -824,6 +832,7 @@ def emulator(
     latency: float,
     jitter: float,
     rate_limit: bool,
+    fault_rate: float,
     strict_real_time: bool,
     legacy_default_range: bool,
     debug: bool,
@@ -843,6 +852,7 @@ def emulator(
                 latency=latency,
                 jitter=jitter,
                 rate_limit=rate_limit,
+                fault_rate=fault_rate,
                 strict_real_time=strict_real_time,
                 legacy_default_range=legacy_default_range,
             )
