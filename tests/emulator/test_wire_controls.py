@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -78,6 +79,18 @@ def test_rate_limit_returns_429_after_the_budget_and_recovers_after_the_window(
     assert historical(client) == 429
     emulator.advance(1)
     assert historical(client) == 200
+
+
+def test_rate_windows_slide_in_real_time_while_the_data_clock_stays_fixed(
+    emulator: Emulator, client: httpx2.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client that waits out a 429 must get through even though `now` is fixed for the data.
+    emulator.configure(rate_limit=0.01)
+    assert [historical(client) for _ in range(5)][-1] == 429
+    started = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: started + 61.0)
+    assert historical(client) == 200
+    assert emulator.now() == NOW
 
 
 def test_real_time_and_historical_budgets_are_separate(

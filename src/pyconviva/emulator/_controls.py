@@ -11,6 +11,7 @@ import dataclasses
 import json
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -157,13 +158,13 @@ class SlidingWindows:
     def budget(self, rate: RateLimit) -> int:
         return max(1, int(rate.requests * self.scale))
 
-    def admit(self, now: datetime, root: Root | None, peer: str, cost: int) -> bool:
-        """Record the request and return True when every budget it falls under has room.
+    def admit(self, t: float, root: Root | None, peer: str, cost: int) -> bool:
+        """Record the request made at ``t`` seconds and return True when every budget it falls
+        under has room.
 
         A request that alone exceeds a budget is still admitted into an empty window, so a tiny
         scale slows a client down instead of locking it out for good.
         """
-        t = now.timestamp()
         scopes = [(("ip", peer), PER_IP_RATE)]
         if root is not None:
             scopes.append((("account", root), _ACCOUNT_RATES[root]))
@@ -280,9 +281,16 @@ class Controls:
         """True when rate limiting is off or the request fits the budgets (then it is counted)."""
         if self._settings.rate_limit is None:
             return True
-        now = self.now()
         with self._lock:
-            return self._windows.admit(now, root, peer, cost)
+            return self._windows.admit(self._rate_clock(), root, peer, cost)
+
+    def _rate_clock(self) -> float:
+        """Seconds on the rate-limit windows' clock: real elapsed time plus any :meth:`advance`.
+
+        Not the data clock: with a fixed ``now`` the windows must still slide while a client
+        waits, or a job that spent its budget would get 429 for ever.
+        """
+        return time.monotonic() + self._offset.total_seconds()
 
     def latency(self) -> float:
         """Seconds to hold this reply back: the latency, varied by the jitter when set."""
