@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
+from pyconviva import _catalog
 from pyconviva._exceptions import QueryError
 from pyconviva._rules import (
     API_PREFIX,
@@ -65,6 +66,16 @@ _COUNT_KEY: dict[Root, str] = {HISTORICAL: "days", REAL_TIME: "minutes"}
 _TIME_KEYS = frozenset({"days", "minutes"}.union(*_PAIR_KEYS.values()))
 _ROOT_LABEL: dict[Root, str] = {HISTORICAL: "historical", REAL_TIME: "real-time"}
 _SORT_ORDERS = ("asc", "desc")
+# Query parameters that have their own argument: as filter keys they would change the request
+# behind the caller's back (a second granularity, an extra metric) or be refused by the API.
+_OWN_ARGUMENT: dict[str, str] = {
+    "metric": "metrics=",
+    **dict.fromkeys(_TIME_KEYS, "time_range="),
+    "granularity": "granularity=",
+    "sort_by": "sort_by=",
+    "order": "sort_by=[metric, 'asc' | 'desc']",
+    "limit": "limit=",
+}
 
 
 @dataclass(frozen=True)
@@ -288,9 +299,10 @@ def _filters(filter_by: object) -> tuple[list[Param], str | None]:
     kpi: str | None = None
     saved: str | None = None
     for key, value in filter_by.items():
-        if not isinstance(key, str) or not key:
+        if not isinstance(key, str) or not _is_filter_key(key):
             raise QueryError(
-                f"filter_by key {key!r} is not a dimension name; use e.g. 'isp' or 'device_name'",
+                f"filter_by key {key!r} is not a dimension name; use e.g. 'isp' or "
+                "'device_name' (or {'custom-tag': {'<tag name>': '<value>'}} for a custom tag)",
                 argument="filter_by",
             )
         if key == "kpi_id":
@@ -299,6 +311,12 @@ def _filters(filter_by: object) -> tuple[list[Param], str | None]:
             saved = _filter_id(value)
         elif key == _CUSTOM_TAG:
             params += _tag_filters(value)
+        elif to_snake(key) in _OWN_ARGUMENT:
+            raise QueryError(
+                f"filter_by key {key!r} is not a dimension but the API's {to_snake(key)!r} "
+                f"parameter; pass it as {_OWN_ARGUMENT[to_snake(key)]} instead",
+                argument="filter_by",
+            )
         else:
             params += [(to_snake(key), v) for v in _filter_values(value, f"filter_by[{key!r}]")]
     if saved is not None and params:
@@ -310,6 +328,13 @@ def _filters(filter_by: object) -> tuple[list[Param], str | None]:
     if saved is not None:
         params.append(("filter_id", saved))
     return params, kpi
+
+
+def _is_filter_key(key: str) -> bool:
+    """A dimension name, ``custom-tag``, or ``tag_<custom tag>`` (the API's own spelling)."""
+    if key.startswith("tag_"):
+        return _NAME_RULES["tag"][0].fullmatch(key[len("tag_") :]) is not None
+    return _NAME_RULES["name"][0].fullmatch(key) is not None
 
 
 def _tag_filters(tags: object) -> list[Param]:
@@ -375,6 +400,19 @@ def _time_range(
     root: Root, time_range: object, now: datetime
 ) -> tuple[list[Param], tuple[datetime, datetime]]:
     """The time params to send and the window [start, end) the API will read from them."""
+    try:
+        return _resolve_time_range(root, time_range, now)
+    except OverflowError as exc:  # a count or span that reaches before year 1 or after 9999
+        raise QueryError(
+            f"time_range={time_range!r} is out of range: it reaches outside the years 1-9999; "
+            f"pass {_count_fix(root)} or a (start, end) pair",
+            argument="time_range",
+        ) from exc
+
+
+def _resolve_time_range(
+    root: Root, time_range: object, now: datetime
+) -> tuple[list[Param], tuple[datetime, datetime]]:
     count_key = _COUNT_KEY[root]
     if time_range is None:
         if root == REAL_TIME:  # the API's own default: the last 5 minutes
@@ -497,22 +535,25 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def _epoch_value(value: object, argument: str, scale: int) -> tuple[str, datetime]:
     unit = "milliseconds" if scale == 1000 else "seconds"
-    count = _whole_number(value, argument, f"whole Unix {unit}")
+    out_of_range = f"is out of range for Unix {unit}; pass an instant between 1970 and 9999"
+    count = _whole_number(value, argument, f"whole Unix {unit}", out_of_range)
     try:  # exact integer arithmetic: no float rounding of milliseconds
         instant = _EPOCH + timedelta(**{unit: int(count)})
     except OverflowError as exc:
-        raise QueryError(
-            f"{argument}={value!r} is out of range for Unix {unit}; pass an instant between "
-            "1970 and 9999",
-            argument="time_range",
-        ) from exc
+        raise QueryError(f"{argument}={value!r} {out_of_range}", argument="time_range") from exc
     return count, instant
 
 
 def _instant(value: object, argument: str) -> datetime:
     """A datetime (aware converted, naive taken as UTC), a date (UTC midnight) or an ISO string."""
     if isinstance(value, datetime):
-        return as_utc(value)
+        try:
+            return as_utc(value)
+        except OverflowError as exc:  # e.g. datetime.max at a negative offset
+            raise QueryError(
+                f"{argument}={value!r} is out of range once converted to UTC",
+                argument="time_range",
+            ) from exc
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if isinstance(value, str):
@@ -571,11 +612,12 @@ def _sort(
             argument="sort_by",
         )
     metric = to_kebab(_path_name(parts[0], "sort_by", fix, f"sort_by={sort_by!r}: metric"))
-    # A single name may be a metric group, whose members are not known offline.
-    if selection and metric not in metrics:
+    requested = _sortable(metrics, selection=selection)
+    if requested is not None and _canonical(metric) not in requested:
+        shown = list(metrics) if selection else metrics[0]
         raise QueryError(
             f"sort_by={sort_by!r} sorts by {metric!r}, which is not among the requested metrics "
-            f"{list(metrics)!r}; sort by one of them or add it to metrics",
+            f"{shown!r}; sort by one of them or add it to metrics",
             argument="sort_by",
         )
     params = [("sort_by", metric)]
@@ -588,6 +630,25 @@ def _sort(
             )
         params.append(("order", order.lower()))
     return params
+
+
+def _sortable(metrics: tuple[str, ...], *, selection: bool) -> frozenset[str] | None:
+    """The metrics a request returns, which are the ones it may sort by; None when unknown
+    offline (a single name the catalogue lacks may be an account's own metric group)."""
+    if selection:
+        return frozenset(map(_canonical, metrics))
+    name = metrics[0]
+    if name in _catalog.METRIC_GROUPS:
+        return frozenset(map(_canonical, _catalog.METRIC_GROUPS[name]))
+    if _catalog.find_metric(name) is not None:
+        return frozenset({_canonical(name)})
+    return None
+
+
+def _canonical(metric: str) -> str:
+    """The catalogue's name for a metric (aliases and snake keys resolved), else as given."""
+    known = _catalog.find_metric(metric)
+    return known.name if known is not None else metric
 
 
 def _limit(limit: object, *, grouped: bool) -> int | None:
@@ -607,16 +668,36 @@ def _limit(limit: object, *, grouped: bool) -> int | None:
 
 # --- numbers ---------------------------------------------------------------------------------
 
+# Ids, counts and epochs the API reads are 64-bit integers; larger ones are typos (and huge digit
+# strings would also exceed Python's int-from-text limit).
+_MAX_WHOLE = 2**63 - 1
 
-def _whole_number(value: object, argument: str, what: str) -> str:
-    """A non-negative integer (or its digits as a string), as the text to send."""
+
+def _whole_number(value: object, argument: str, what: str, too_large: str | None = None) -> str:
+    """A non-negative integer (or its digits as a string), as the text to send (canonical digits:
+    no leading zeros). ``too_large`` replaces the message for values beyond 64 bits."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    if isinstance(value, str) and value.isdigit() and value.isascii():
-        return value
-    raise QueryError(
-        f"{argument}={value!r} is not a whole number; pass {what}", argument=argument.split("[")[0]
-    )
+        number = value
+    elif isinstance(value, str) and value.isdigit() and value.isascii():
+        significant = value.lstrip("0") or "0"
+        number = int(significant) if len(significant) <= len(str(_MAX_WHOLE)) else _MAX_WHOLE + 1
+    else:
+        raise QueryError(
+            f"{argument}={value!r} is not a whole number; pass {what}",
+            argument=argument.split("[")[0],
+        )
+    if number > _MAX_WHOLE:
+        raise QueryError(
+            f"{argument}={_short(value)} {too_large or f'is too large; pass {what}'}",
+            argument=argument.split("[")[0],
+        )
+    return str(number)
+
+
+def _short(value: int | str) -> str:
+    """A huge number shown by its size (its repr could be megabytes, or refused by Python)."""
+    digits = len(value) if isinstance(value, str) else int(value.bit_length() * 0.30103) + 1
+    return repr(value) if digits <= 30 else f"<a number of about {digits} digits>"
 
 
 def _positive(value: object, argument: str, what: str) -> int:

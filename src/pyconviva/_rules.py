@@ -381,9 +381,11 @@ def parse_instant(text: str) -> datetime:
             micros,
             tzinfo=_zone(zone),
         )
+        return parsed.astimezone(timezone.utc)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a valid date or time: {exc}") from exc
-    return parsed.astimezone(timezone.utc)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{text!r} is out of range once converted to UTC") from exc
 
 
 def _zone(text: str | None) -> timezone:
