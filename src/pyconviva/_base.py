@@ -20,21 +20,34 @@ import random
 import re
 import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx2
 
+from pyconviva._bulk import (
+    Outcome,
+    PlannedQuery,
+    assemble,
+    concurrency_problem,
+    is_concurrency,
+    plan_batch,
+    plan_query,
+)
 from pyconviva._config import ClientConfig, Credentials, load_config
 from pyconviva._exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ConfigurationError,
+    ConvivaError,
+    QueryError,
     status_error_class,
 )
-from pyconviva._query import MetricsQuery, build_metrics_query
+from pyconviva._query import MetricsQuery
+from pyconviva._ratelimit import RateLimiter, request_cost
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import (
     RetryPolicy,
@@ -70,10 +83,16 @@ _SWAP_REMINDER = (
 
 @dataclass(frozen=True)
 class PreparedRequest:
-    """An httpx2 request ready to send, with its credential-free description for messages."""
+    """An httpx2 request ready to send, with its credential-free description for messages.
+
+    ``root`` and ``cost`` are what the request draws from the rate limits: its root's budget
+    (``None`` for metadata, which draws on the per-IP budget alone) and its filter-weighted cost.
+    """
 
     request: httpx2.Request
     description: str
+    root: Root | None = None
+    cost: int = 1
 
 
 def build_request(
@@ -319,6 +338,20 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _rate_limiter(rate_limit: object) -> RateLimiter:
+    """``True``: the published budgets; ``False``: none; a ``RateLimiter``: used as is (shared)."""
+    if isinstance(rate_limit, RateLimiter):
+        return rate_limit
+    if rate_limit is True:
+        return RateLimiter()
+    if rate_limit is False:
+        return RateLimiter.disabled()
+    raise ConfigurationError(
+        f"rate_limit={rate_limit!r} is not a bool or a RateLimiter; pass True (the API's "
+        "published budgets), False (no client-side limit) or a RateLimiter(...)"
+    )
+
+
 class BaseConvivaClient:
     """Configuration, request building and reply handling shared by both clients.
 
@@ -338,6 +371,8 @@ class BaseConvivaClient:
         retry: RetryPolicy | None,
         verify: str | ssl.SSLContext | None,
         clock: Callable[[], datetime] | None,
+        rate_limit: bool | RateLimiter,
+        max_concurrency: int,
         has_transport: bool,
     ) -> None:
         self._config: ClientConfig = load_config(
@@ -351,10 +386,16 @@ class BaseConvivaClient:
             verify=verify,
             has_transport=has_transport,
         )
+        if not is_concurrency(max_concurrency):
+            raise ConfigurationError(concurrency_problem(max_concurrency, "max_concurrency"))
+        self._max_concurrency = max_concurrency
+        self._rate_limiter = _rate_limiter(rate_limit)
         self._clock: Callable[[], datetime] = clock or _utc_now
         self._monotonic: Callable[[], float] = time.monotonic
         # Per client, so jitter never touches the process-wide random state.
         self._rng = random.Random()
+        # Caps split windows below the API's longest (None: the API's): smaller requests.
+        self._split_span: timedelta | None = None
 
     @property
     def base_url(self) -> str:
@@ -377,7 +418,17 @@ class BaseConvivaClient:
             f"client_id={self._config.credentials.masked_id}, key=***)"
         )
 
-    def _metrics_query(
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The request budgets this client keeps to (pass it to another client to share them)."""
+        return self._rate_limiter
+
+    @property
+    def max_concurrency(self) -> int:
+        """The default bound on requests in flight at once for one call."""
+        return self._max_concurrency
+
+    def _plan(
         self,
         root: Root,
         metrics: object,
@@ -388,8 +439,9 @@ class BaseConvivaClient:
         granularity: object,
         limit: object,
         kpi_id: object,
-    ) -> MetricsQuery:
-        return build_metrics_query(
+        split: bool,
+    ) -> PlannedQuery:
+        return plan_query(
             root,
             metrics,
             group_by,
@@ -400,13 +452,36 @@ class BaseConvivaClient:
             limit=limit,
             kpi_id=kpi_id,
             now=self._clock(),
+            split=split,
+            span=self._split_span,
         )
+
+    def _plan_batch(
+        self, specs: Iterable[object], max_concurrency: object
+    ) -> tuple[list[PlannedQuery | None], dict[int, ConvivaError], int]:
+        """The planned queries of a batch, the errors of invalid specs, and the bound to use."""
+        bound = self._max_concurrency if max_concurrency is None else max_concurrency
+        if not is_concurrency(bound):
+            raise QueryError(
+                concurrency_problem(bound, "max_concurrency"), argument="max_concurrency"
+            )
+        planned, errors = plan_batch(list(specs), self._clock(), span=self._split_span)
+        return planned, errors, bound
+
+    @staticmethod
+    def _query_result(planned: PlannedQuery, outcomes: Sequence[Outcome]) -> MetricsResult:
+        """The result of one call from its windows' outcomes; raises the error of a failure."""
+        outcome = assemble(planned, outcomes)
+        if isinstance(outcome, ConvivaError):
+            raise outcome
+        return outcome
 
     def _prepare(self, path: str, params: Sequence[tuple[str, str]] = ()) -> PreparedRequest:
         return build_request(self._config.base_url, self._config.credentials, path, params)
 
     def _prepare_metrics(self, query: MetricsQuery) -> PreparedRequest:
-        return self._prepare(query.path, query.params)
+        prepared = self._prepare(query.path, query.params)
+        return replace(prepared, root=query.root, cost=request_cost(query.params))
 
     def _attempts(self, prepared: PreparedRequest) -> Attempts:
         return Attempts(

@@ -9,28 +9,39 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeAlias
 
 import httpx2
 
 from pyconviva._base import BaseConvivaClient, PreparedRequest
+from pyconviva._bulk import (
+    BatchResult,
+    FilterBy,
+    GroupBy,
+    Metrics,
+    Outcome,
+    Progress,
+    QuerySpec,
+    SortBy,
+    TimeRange,
+    assemble_batch,
+    batch_windows,
+    too_large_halves,
+)
 from pyconviva._config import DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from pyconviva._query import group_by_endpoints_path, metadata_path
+from pyconviva._exceptions import ConvivaError, ResponseTooLargeError
+from pyconviva._query import MetricsQuery, group_by_endpoints_path, metadata_path
+from pyconviva._ratelimit import AsyncRateLimiter, RateLimiter, SyncRateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import RetryPolicy
-from pyconviva._rules import HISTORICAL, REAL_TIME
+from pyconviva._rules import HISTORICAL, REAL_TIME, Root
 
 __all__ = ["AsyncConvivaAPI", "ConvivaAPI"]
 
-Metrics: TypeAlias = "str | Sequence[str]"
-GroupBy: TypeAlias = "str | Mapping[str, str] | None"
-FilterBy: TypeAlias = "Mapping[str, Any] | None"
-Instant: TypeAlias = "str | datetime | date"
-TimeRange: TypeAlias = "int | timedelta | Mapping[str, Any] | tuple[Instant, Instant] | None"
-SortBy: TypeAlias = "str | Sequence[str] | None"
+DEFAULT_MAX_CONCURRENCY = 8
 
 
 class ConvivaAPI(BaseConvivaClient):
@@ -63,6 +74,12 @@ class ConvivaAPI(BaseConvivaClient):
             ``HTTPS_PROXY`` / ``NO_PROXY`` environment variables.
         clock: returns the current UTC time used to resolve and check time ranges (default:
             the real clock); the emulator passes its own so client and server agree.
+        rate_limit: ``True`` (default) keeps to the API's published request budgets (a burst
+            up to a whole budget goes out at once; only larger jobs are paced), ``False``
+            sends unpaced, and a :class:`~pyconviva.RateLimiter` sets other budgets; clients
+            given the same ``RateLimiter`` share its budgets.
+        max_concurrency: the most requests one call keeps in flight at once (default 8), when
+            it fetches a split range or a batch (``get_many``).
 
     Raises:
         ConfigurationError: missing credentials, unsafe ``base_url`` or TLS settings.
@@ -87,6 +104,8 @@ class ConvivaAPI(BaseConvivaClient):
         transport: httpx2.BaseTransport | None = None,
         verify: str | ssl.SSLContext | None = None,
         clock: Callable[[], datetime] | None = None,
+        rate_limit: bool | RateLimiter = True,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
         super().__init__(
             client_key,
@@ -98,9 +117,15 @@ class ConvivaAPI(BaseConvivaClient):
             retry=retry,
             verify=verify,
             clock=clock,
+            rate_limit=rate_limit,
+            max_concurrency=max_concurrency,
             has_transport=transport is not None,
         )
         self._sleep: Callable[[float], None] = time.sleep
+        # The client's timing seams (_monotonic, _sleep) pace the rate limit too.
+        self._rate = SyncRateLimiter(
+            self._rate_limiter, clock=lambda: self._monotonic(), sleep=lambda s: self._sleep(s)
+        )
         self._http = httpx2.Client(
             timeout=self._config.timeout,
             verify=self._config.verify,
@@ -124,6 +149,8 @@ class ConvivaAPI(BaseConvivaClient):
         self.close()
 
     def _send_once(self, prepared: PreparedRequest) -> httpx2.Response:
+        # Every attempt is charged by the API, so every attempt waits for the rate limit.
+        self._rate.acquire(prepared.root, prepared.cost)
         return self._http.send(prepared.request)
 
     def _send(self, prepared: PreparedRequest) -> httpx2.Response:
@@ -140,6 +167,110 @@ class ConvivaAPI(BaseConvivaClient):
                 delay = attempts.after_status(response)
             self._sleep(delay)
 
+    def _fetch(self, window: MetricsQuery) -> list[MetricsResult]:
+        """One window's replies: its own, or after a 413 those of its halves, in time order."""
+        prepared = self._prepare_metrics(window)
+        try:
+            return [self._metrics_result(self._send(prepared), prepared, window)]
+        except ResponseTooLargeError as exc:
+            first, second = too_large_halves(window, exc)
+        return [*self._fetch(first), *self._fetch(second)]
+
+    def _outcome(self, window: MetricsQuery) -> Outcome:
+        try:
+            return self._fetch(window)
+        except ConvivaError as exc:
+            return exc
+
+    def _fetch_all(
+        self, windows: Sequence[MetricsQuery], max_concurrency: int, progress: Progress
+    ) -> list[Outcome]:
+        """Every window's outcome, in order; at most ``max_concurrency`` threads send at once."""
+        if len(windows) == 1 or max_concurrency == 1:
+            outcomes = []
+            for window in windows:
+                outcomes.append(self._outcome(window))
+                progress.advance()
+            return outcomes
+        found: dict[int, Outcome] = {}
+        pool = ThreadPoolExecutor(min(max_concurrency, len(windows)), "pyconviva")
+        try:
+            futures: dict[Future[Outcome], int] = {
+                pool.submit(self._outcome, window): i for i, window in enumerate(windows)
+            }
+            for future in as_completed(futures):  # progress reported from the caller's thread
+                found[futures[future]] = future.result()
+                progress.advance()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return [found[i] for i in range(len(windows))]
+
+    def _get(
+        self,
+        root: Root,
+        metrics: Metrics,
+        group_by: GroupBy,
+        filter_by: FilterBy,
+        time_range: TimeRange,
+        sort_by: SortBy,
+        granularity: str | None,
+        limit: int | None,
+        kpi_id: int | str | None,
+        split: bool,
+    ) -> MetricsResult:
+        planned = self._plan(
+            root,
+            metrics,
+            group_by,
+            filter_by,
+            time_range,
+            sort_by,
+            granularity,
+            limit,
+            kpi_id,
+            split,
+        )
+        windows = planned.windows
+        outcomes = self._fetch_all(windows, self._max_concurrency, Progress(None, len(windows)))
+        return self._query_result(planned, outcomes)
+
+    def get_many(
+        self,
+        specs: Iterable[QuerySpec],
+        *,
+        max_concurrency: int | None = None,
+        progress: Callable[[int, int], object] | None = None,
+    ) -> BatchResult:
+        """Run many queries concurrently, at the rate limit; results in input order.
+
+        Each query is split like a single call when its range needs it. A failed query does not
+        stop the others: its error takes its place in the result (``raise_for_errors()`` raises
+        the first). Invalid specs are reported the same way, and never sent.
+
+        Args:
+            specs: the queries, each a :class:`~pyconviva.QuerySpec` (``QuerySpec.historical(
+                "attempts", group_by="isp", time_range=7)``, ``QuerySpec.real_time(...)``).
+            max_concurrency: the most requests in flight at once (default: the client's).
+            progress: called as ``progress(done, total)`` after each request window finishes,
+                from the calling thread.
+
+        Returns:
+            A :class:`~pyconviva.BatchResult`: a sequence of ``MetricsResult`` or error, one
+            per spec, with ``.results``, ``.errors`` and ``.raise_for_errors()``.
+
+        Raises:
+            QueryError: ``max_concurrency`` is not a positive whole number.
+
+        Example:
+            >>> specs = [QuerySpec.historical("attempts", group_by=d) for d in ("isp", "cdn")]
+            >>> batch = api.get_many(specs)  # doctest: +SKIP
+            >>> batch.raise_for_errors()  # doctest: +SKIP
+        """
+        planned, errors, bound = self._plan_batch(specs, max_concurrency)
+        windows = batch_windows(planned)
+        outcomes = self._fetch_all(windows, bound, Progress(progress, len(windows)))
+        return assemble_batch(planned, errors, outcomes)
+
     def get_historical_data(
         self,
         metrics: Metrics,
@@ -151,6 +282,7 @@ class ConvivaAPI(BaseConvivaClient):
         *,
         limit: int | None = None,
         kpi_id: int | str | None = None,
+        split: bool = True,
     ) -> MetricsResult:
         """Historical metric data (up to 13 months back, at most 90 days per request).
 
@@ -172,6 +304,11 @@ class ConvivaAPI(BaseConvivaClient):
                 ``"P1W"``, ``"PT15M"``, ...) or ``"ALL"`` for one bucket.
             limit: keep the top ``limit`` groups (1-500; the API default is 50).
             kpi_id: a KPI threshold definition id (see :meth:`get_kpis`).
+            split: fetch a range longer than one request may cover (90 days; 24 hours for
+                minutely buckets) as several legal windows, concurrently and at the rate
+                limit, and halve a window whose reply is too large (413); the replies are
+                merged into one result whose ``notes`` say what a merge cannot keep (totals
+                that do not add up). ``False``: one request, refused when too long.
 
         Returns:
             The reply as a :class:`~pyconviva.MetricsResult`: ``data["time_series"]``,
@@ -189,7 +326,7 @@ class ConvivaAPI(BaseConvivaClient):
             ...     ["attempts", "bitrate"], group_by="isp", sort_by=["bitrate", "asc"]
             ... )  # doctest: +SKIP
         """
-        query = self._metrics_query(
+        return self._get(
             HISTORICAL,
             metrics,
             group_by,
@@ -199,9 +336,8 @@ class ConvivaAPI(BaseConvivaClient):
             granularity,
             limit,
             kpi_id,
+            split,
         )
-        prepared = self._prepare_metrics(query)
-        return self._metrics_result(self._send(prepared), prepared, query)
 
     def get_real_time_data(
         self,
@@ -214,6 +350,7 @@ class ConvivaAPI(BaseConvivaClient):
         *,
         limit: int | None = None,
         kpi_id: int | str | None = None,
+        split: bool = True,
     ) -> MetricsResult:
         """Real-time metric data: the last few minutes (at most 15), by the minute.
 
@@ -232,7 +369,7 @@ class ConvivaAPI(BaseConvivaClient):
         Example:
             >>> api.get_real_time_data("attempts", time_range=5)  # doctest: +SKIP
         """
-        query = self._metrics_query(
+        return self._get(
             REAL_TIME,
             metrics,
             group_by,
@@ -242,9 +379,8 @@ class ConvivaAPI(BaseConvivaClient):
             granularity,
             limit,
             kpi_id,
+            split,
         )
-        prepared = self._prepare_metrics(query)
-        return self._metrics_result(self._send(prepared), prepared, query)
 
     def _metadata(self, path: str, kind: str) -> MetadataResult:
         prepared = self._prepare(path)
@@ -325,6 +461,8 @@ class AsyncConvivaAPI(BaseConvivaClient):
         transport: httpx2.AsyncBaseTransport | None = None,
         verify: str | ssl.SSLContext | None = None,
         clock: Callable[[], datetime] | None = None,
+        rate_limit: bool | RateLimiter = True,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
         super().__init__(
             client_key,
@@ -336,9 +474,15 @@ class AsyncConvivaAPI(BaseConvivaClient):
             retry=retry,
             verify=verify,
             clock=clock,
+            rate_limit=rate_limit,
+            max_concurrency=max_concurrency,
             has_transport=transport is not None,
         )
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        # The client's timing seams (_monotonic, _sleep) pace the rate limit too.
+        self._rate = AsyncRateLimiter(
+            self._rate_limiter, clock=lambda: self._monotonic(), sleep=lambda s: self._sleep(s)
+        )
         self._http = httpx2.AsyncClient(
             timeout=self._config.timeout,
             verify=self._config.verify,
@@ -362,6 +506,8 @@ class AsyncConvivaAPI(BaseConvivaClient):
         await self.aclose()
 
     async def _send_once(self, prepared: PreparedRequest) -> httpx2.Response:
+        # Every attempt is charged by the API, so every attempt waits for the rate limit.
+        await self._rate.acquire(prepared.root, prepared.cost)
         return await self._http.send(prepared.request)
 
     async def _send(self, prepared: PreparedRequest) -> httpx2.Response:
@@ -378,6 +524,88 @@ class AsyncConvivaAPI(BaseConvivaClient):
                 delay = attempts.after_status(response)
             await self._sleep(delay)
 
+    async def _fetch(self, window: MetricsQuery) -> list[MetricsResult]:
+        """One window's replies: its own, or after a 413 those of its halves, in time order."""
+        prepared = self._prepare_metrics(window)
+        try:
+            return [self._metrics_result(await self._send(prepared), prepared, window)]
+        except ResponseTooLargeError as exc:
+            first, second = too_large_halves(window, exc)
+        return [*await self._fetch(first), *await self._fetch(second)]
+
+    async def _outcome(self, window: MetricsQuery) -> Outcome:
+        try:
+            return await self._fetch(window)
+        except ConvivaError as exc:
+            return exc
+
+    async def _fetch_all(
+        self, windows: Sequence[MetricsQuery], max_concurrency: int, progress: Progress
+    ) -> list[Outcome]:
+        """Every window's outcome, in order; at most ``max_concurrency`` tasks send at once."""
+        slots = asyncio.Semaphore(max_concurrency)
+
+        async def fetch(window: MetricsQuery) -> Outcome:
+            async with slots:
+                outcome = await self._outcome(window)
+            progress.advance()
+            return outcome
+
+        tasks = [asyncio.ensure_future(fetch(window)) for window in windows]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:  # a failure or cancellation of the call leaves no request running
+            for task in tasks:
+                task.cancel()
+
+    async def _get(
+        self,
+        root: Root,
+        metrics: Metrics,
+        group_by: GroupBy,
+        filter_by: FilterBy,
+        time_range: TimeRange,
+        sort_by: SortBy,
+        granularity: str | None,
+        limit: int | None,
+        kpi_id: int | str | None,
+        split: bool,
+    ) -> MetricsResult:
+        planned = self._plan(
+            root,
+            metrics,
+            group_by,
+            filter_by,
+            time_range,
+            sort_by,
+            granularity,
+            limit,
+            kpi_id,
+            split,
+        )
+        windows = planned.windows
+        outcomes = await self._fetch_all(
+            windows, self._max_concurrency, Progress(None, len(windows))
+        )
+        return self._query_result(planned, outcomes)
+
+    async def get_many(
+        self,
+        specs: Iterable[QuerySpec],
+        *,
+        max_concurrency: int | None = None,
+        progress: Callable[[int, int], object] | None = None,
+    ) -> BatchResult:
+        """Run many queries concurrently; see :meth:`ConvivaAPI.get_many`.
+
+        Example:
+            >>> batch = await api.get_many([QuerySpec.historical("attempts")])  # doctest: +SKIP
+        """
+        planned, errors, bound = self._plan_batch(specs, max_concurrency)
+        windows = batch_windows(planned)
+        outcomes = await self._fetch_all(windows, bound, Progress(progress, len(windows)))
+        return assemble_batch(planned, errors, outcomes)
+
     async def get_historical_data(
         self,
         metrics: Metrics,
@@ -389,13 +617,14 @@ class AsyncConvivaAPI(BaseConvivaClient):
         *,
         limit: int | None = None,
         kpi_id: int | str | None = None,
+        split: bool = True,
     ) -> MetricsResult:
         """Historical metric data; see :meth:`ConvivaAPI.get_historical_data`.
 
         Example:
             >>> await api.get_historical_data("attempts", group_by="isp")  # doctest: +SKIP
         """
-        query = self._metrics_query(
+        return await self._get(
             HISTORICAL,
             metrics,
             group_by,
@@ -405,9 +634,8 @@ class AsyncConvivaAPI(BaseConvivaClient):
             granularity,
             limit,
             kpi_id,
+            split,
         )
-        prepared = self._prepare_metrics(query)
-        return self._metrics_result(await self._send(prepared), prepared, query)
 
     async def get_real_time_data(
         self,
@@ -420,13 +648,14 @@ class AsyncConvivaAPI(BaseConvivaClient):
         *,
         limit: int | None = None,
         kpi_id: int | str | None = None,
+        split: bool = True,
     ) -> MetricsResult:
         """Real-time metric data; see :meth:`ConvivaAPI.get_real_time_data`.
 
         Example:
             >>> await api.get_real_time_data("attempts", time_range=5)  # doctest: +SKIP
         """
-        query = self._metrics_query(
+        return await self._get(
             REAL_TIME,
             metrics,
             group_by,
@@ -436,9 +665,8 @@ class AsyncConvivaAPI(BaseConvivaClient):
             granularity,
             limit,
             kpi_id,
+            split,
         )
-        prepared = self._prepare_metrics(query)
-        return self._metrics_result(await self._send(prepared), prepared, query)
 
     async def _metadata(self, path: str, kind: str) -> MetadataResult:
         prepared = self._prepare(path)
