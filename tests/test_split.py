@@ -241,7 +241,7 @@ def test_granularity_all_over_a_long_range_cannot_be_planned() -> None:
 
 def test_bucket_longer_than_a_window_cannot_be_planned() -> None:
     query = historical(NOW - timedelta(days=6), NOW, "P2D", group_by="isp", limit=100)
-    with pytest.raises(QueryError, match="each bucket spans 2 days, longer than the 1 day"):
+    with pytest.raises(QueryError, match="each bucket spans 2 days, longer than the 24 hours"):
         plan_windows(query, NOW)
 
 

@@ -34,6 +34,7 @@ from pyconviva._rules import (
     REAL_TIME_RATE,
     RateLimit,
     Root,
+    is_filter_parameter,
 )
 
 __all__ = [
@@ -44,28 +45,6 @@ __all__ = [
     "request_cost",
 ]
 
-# Query parameters that shape a request without filtering it; every other parameter (a
-# dimension, `tag_…` or `filter_id`) is a filter value, which the API charges for (§8).
-_NON_FILTER_PARAMS = frozenset(
-    {
-        "metric",
-        "granularity",
-        "days",
-        "minutes",
-        "start_date",
-        "end_date",
-        "start_epoch",
-        "end_epoch",
-        "start_epoch_ms",
-        "end_epoch_ms",
-        "kpi_id",
-        "sort_by",
-        "order",
-        "limit",
-        "no_nils",
-    }
-)
-
 
 def request_cost(params: Iterable[tuple[str, str]]) -> int:
     """What one request costs against the budgets: one per filter value, at least one.
@@ -73,7 +52,7 @@ def request_cost(params: Iterable[tuple[str, str]]) -> int:
     The API counts "requests and applied filters": 100 requests with 5 filters use the same
     budget as 500 requests with 1 (§8). A repeated key (OR within a dimension) is one value each.
     """
-    return max(1, sum(1 for key, _ in params if key not in _NON_FILTER_PARAMS))
+    return max(1, sum(1 for key, _ in params if is_filter_parameter(key)))
 
 
 class TokenBucket:

@@ -51,6 +51,8 @@ __all__ = [
     "days_window",
     "default_granularity",
     "format_instant",
+    "human_duration",
+    "is_filter_parameter",
     "max_span",
     "minutes_window",
     "parse_granularity",
@@ -236,19 +238,19 @@ def _check_real_time(
     if span > REAL_TIME_MAX_SPAN:
         return RangeViolation(
             422,
-            f"the real-time range {shown} spans {_human(span)} up to now, "
-            f"{_human(span - REAL_TIME_MAX_SPAN)} more than the {_human(REAL_TIME_MAX_SPAN)} "
-            "allowed for real-time requests; shorten it, or use the historical endpoints for "
-            "older data",
+            f"the real-time range {shown} spans {human_duration(span)} up to now, "
+            f"{human_duration(span - REAL_TIME_MAX_SPAN)} more than the "
+            f"{human_duration(REAL_TIME_MAX_SPAN)} allowed for real-time requests; shorten it, "
+            "or use the historical endpoints for older data",
         )
     earliest = now - REAL_TIME_MAX_SPAN
     if start < earliest:
         return RangeViolation(
             422,
-            f"the real-time range {shown} starts {_human(earliest - start)} before the earliest "
-            f"allowed start {format_instant(earliest)} (real-time data covers only the last "
-            f"{_human(REAL_TIME_MAX_SPAN)}); use a later start, or the historical endpoints "
-            "for older data",
+            f"the real-time range {shown} starts {human_duration(earliest - start)} before the "
+            f"earliest allowed start {format_instant(earliest)} (real-time data covers only the "
+            f"last {human_duration(REAL_TIME_MAX_SPAN)}); use a later start, or the historical "
+            "endpoints for older data",
         )
     return None
 
@@ -267,8 +269,8 @@ def _check_historical(
     if start < earliest:
         return RangeViolation(
             422,
-            f"the range {shown} starts {_human(earliest - start)} before the earliest allowed "
-            f"start {format_instant(earliest)} (historical data is kept for 13 months, "
+            f"the range {shown} starts {human_duration(earliest - start)} before the earliest "
+            f"allowed start {format_instant(earliest)} (historical data is kept for 13 months, "
             f"{HISTORICAL_RETENTION.days} days); use a later start",
         )
     if granularity.unit == "minute":
@@ -276,7 +278,7 @@ def _check_historical(
         if start < earliest_minutely:
             return RangeViolation(
                 422,
-                f"the range {shown} starts {_human(earliest_minutely - start)} before "
+                f"the range {shown} starts {human_duration(earliest_minutely - start)} before "
                 f"{format_instant(earliest_minutely)}, the earliest start for minutely granularity "
                 f"{granularity.text} (minutely data is kept for {MINUTELY_RETENTION.days} days); "
                 "use a later start or an hourly or coarser granularity",
@@ -287,8 +289,8 @@ def _check_historical(
         return None
     return RangeViolation(
         422,
-        f"the range {shown} spans {_human(span)}, {_human(span - allowed)} more than the "
-        f"{_human(allowed)} allowed for "
+        f"the range {shown} spans {human_duration(span)}, {human_duration(span - allowed)} more "
+        f"than the {human_duration(allowed)} allowed for "
         f"{_span_reason(granularity, grouped=grouped, limit=limit)}; {_FIX}",
     )
 
@@ -402,6 +404,34 @@ def format_instant(t: datetime) -> str:
     return as_utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Query parameters that shape a request without filtering it; every other parameter (a
+# dimension, `tag_…` or `filter_id`) is a filter value, which the rate limits charge for (§8).
+_SHAPING_PARAMETERS = frozenset(
+    {
+        "metric",
+        "granularity",
+        "days",
+        "minutes",
+        "start_date",
+        "end_date",
+        "start_epoch",
+        "end_epoch",
+        "start_epoch_ms",
+        "end_epoch_ms",
+        "kpi_id",
+        "sort_by",
+        "order",
+        "limit",
+        "no_nils",
+    }
+)
+
+
+def is_filter_parameter(name: str) -> bool:
+    """Whether query parameter ``name`` filters (a dimension, ``tag_…``, ``filter_id``)."""
+    return name not in _SHAPING_PARAMETERS
+
+
 def to_snake(name: str) -> str:
     """``device-name`` -> ``device_name`` (the query-parameter and response-key spelling)."""
     return name.replace("-", "_")
@@ -419,7 +449,7 @@ def as_utc(t: datetime) -> datetime:
     return t.astimezone(timezone.utc)
 
 
-def _human(delta: timedelta) -> str:
+def human_duration(delta: timedelta) -> str:
     """A duration in words, largest units first (hours up to two days): ``90 days``,
     ``30 hours``, ``15 minutes 56 seconds``."""
     seconds = int(delta.total_seconds())

@@ -19,6 +19,7 @@ from pyconviva._rules import (
     RangeViolation,
     bucket_starts,
     check_window,
+    human_duration,
     max_span,
     parse_granularity,
 )
@@ -47,12 +48,12 @@ def plan_windows(
         bucket = (
             "the whole range is one bucket"
             if granularity.step is None
-            else f"each bucket spans {_duration(granularity.step)}"
+            else f"each bucket spans {human_duration(granularity.step)}"
         )
         raise QueryError(
-            f"granularity={granularity.text!r}: {bucket}, longer than the {_duration(longest)} "
-            f"one request may cover for {query.describe()}; a bucket cannot be split across "
-            "requests, so use a finer granularity or a shorter range",
+            f"granularity={granularity.text!r}: {bucket}, longer than the "
+            f"{human_duration(longest)} one request may cover for {query.describe()}; a bucket "
+            "cannot be split across requests, so use a finer granularity or a shorter range",
             argument="granularity",
         )
     # A window may end only where a bucket of the unsplit query starts.
@@ -107,12 +108,3 @@ def _violation(
     return check_window(
         query.root, start, end, granularity, grouped=_grouped(query), limit=query.limit, now=now
     )
-
-
-def _duration(span: timedelta) -> str:
-    """A span in its largest whole unit: ``90 days``, ``24 hours``, ``15 minutes``."""
-    units = (("day", 86400), ("hour", 3600), ("minute", 60))
-    seconds = int(span.total_seconds())
-    unit, size = next(((u, n) for u, n in units if seconds % n == 0), ("second", 1))
-    count = seconds // size
-    return f"{count} {unit}{'s' if count != 1 else ''}"
