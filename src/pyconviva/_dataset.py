@@ -321,8 +321,9 @@ def _save(manifest: Manifest, path: Path) -> None:
 
 def _remove_leftovers(directory: Path) -> None:
     """Temporary files of a run that was killed (never data: only renamed files are data)."""
-    for leftover in directory.glob("date=*/.*.tmp"):
-        leftover.unlink(missing_ok=True)
+    for pattern in (".*.tmp", "date=*/.*.tmp"):
+        for leftover in directory.glob(pattern):
+            leftover.unlink(missing_ok=True)
 
 
 def _chunks(units: Sequence[ExportUnit], size: int) -> Iterator[Sequence[ExportUnit]]:
