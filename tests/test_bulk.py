@@ -310,3 +310,9 @@ def test_metadata_and_metrics_requests_draw_on_their_budgets(emulator: Emulator)
         api.get_historical_data("attempts", time_range=1)  # the historical budget is spent
         assert timer.now == 60.0
     assert len(emulator.requests()) == 3
+
+
+def test_an_empty_batch_sends_nothing(api: ConvivaAPI, emulator: Emulator) -> None:
+    batch = api.get_many([], max_concurrency=4)
+    assert list(batch) == []
+    assert emulator.requests() == ()

@@ -186,7 +186,7 @@ class ConvivaAPI(BaseConvivaClient):
         self, windows: Sequence[MetricsQuery], max_concurrency: int, progress: Progress
     ) -> list[Outcome]:
         """Every window's outcome, in order; at most ``max_concurrency`` threads send at once."""
-        if len(windows) == 1 or max_concurrency == 1:
+        if len(windows) <= 1 or max_concurrency == 1:
             outcomes = []
             for window in windows:
                 outcomes.append(self._outcome(window))
