@@ -42,7 +42,7 @@ from pyconviva.emulator import Emulator
 from pyconviva.emulator._data import CUSTOM_TAGS, KPIS, SAVED_FILTERS
 
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
-EXAMPLES = 400
+EXAMPLES = 600
 
 METRIC_NAMES = sorted(METRICS)
 KNOWN_METRICS = {*METRICS, *METRIC_ALIASES, *METRIC_GROUPS}
@@ -272,6 +272,7 @@ class Call:
             self.granularity,
             limit=self.limit,
             kpi_id=self.kpi_id,
+            split=False,  # one request: this property is about the query layer, not bulk
         )
 
     def unknown_names(self) -> set[str]:
@@ -419,7 +420,7 @@ def emulator() -> Emulator:
 
 @pytest.fixture(scope="module")
 def api(emulator: Emulator) -> Iterator[ConvivaAPI]:
-    with emulator.client(max_retries=0) as client:
+    with emulator.client(max_retries=0, rate_limit=False) as client:
         yield client
 
 
@@ -466,7 +467,10 @@ def test_any_arguments_reach_the_emulator_accepted_or_fail_with_query_error_befo
         outcome = call.run(api)
     except (QueryError, APIStatusError) as error:
         outcome = error
-    sent = len(emulator.requests()) - sent_before
+    log = emulator.requests()[sent_before:]
+    # split=False still halves a window refused with 413 (a known defect, tested on its own
+    # below); count such a call as its first request.
+    sent = 1 if len(log) > 1 and log[0].status == 413 else len(log)
     if isinstance(outcome, QueryError):
         event(f"QueryError before any request: {outcome.argument}")
         assert sent == 0, "QueryError after a request was sent"
@@ -554,3 +558,18 @@ def test_sorting_a_metric_group_by_its_member_or_an_alias_is_accepted() -> None:
         now=NOW,
     )
     assert ("sort_by", "exit-before-video-starts") in alias.params
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_client/_bulk: get_historical_data(..., split=False) still halves a window the API "
+    "refuses with 413 and sends more requests; its docstring says 'False: one request, refused "
+    "when too long' (owner: _client.py/_bulk.py)",
+)
+def test_split_false_sends_one_request_even_when_the_reply_is_too_large(
+    emulator: Emulator, api: ConvivaAPI
+) -> None:
+    sent_before = len(emulator.requests())
+    with pytest.raises(ResponseTooLargeError):
+        api.get_historical_data("audience", {"custom-tag": "title"}, time_range=58, split=False)
+    assert len(emulator.requests()) - sent_before == 1
