@@ -516,6 +516,12 @@ REGRESSIONS: list[tuple[str, Root, dict[str, Any], str]] = [
         {"filter_by": {"granularity": "ALL"}},
         "granularity=",
     ),
+    (
+        "a saved-filter id that is not a number",
+        HISTORICAL,
+        {"filter_by": {"filter_id": "a/b"}},
+        "not a whole number",
+    ),
     ("a filter key with a slash", HISTORICAL, {"filter_by": {"a/b": "x"}}, "not a dimension name"),
     (
         "sorting one metric by another",

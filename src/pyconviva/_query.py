@@ -373,13 +373,10 @@ def _filter_values(value: object, argument: str) -> list[str]:
 
 
 def _filter_id(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
-        raise QueryError(
-            f"filter_by['filter_id']={value!r} is not a saved-filter id; pass one id such as "
-            "'180' (see get_saved_filters())",
-            argument="filter_by",
-        )
-    return str(value)
+    """A saved-filter id: integer-like (API reference §3.1), as an int or its digits."""
+    return _whole_number(
+        value, "filter_by['filter_id']", "one saved-filter id such as 180 (see get_saved_filters())"
+    )
 
 
 def _kpi(kpi_id: object, from_filters: str | None) -> str | None:
