@@ -285,6 +285,23 @@ def test_saved_filter_id(env: dict[str, str | None]) -> None:
     assert json.loads(outcome.stdout) == plain(expected)
 
 
+def test_long_range_is_split_and_merged_as_the_library_does(env: dict[str, str | None]) -> None:
+    args = ["attempts", "--days", "120", "--granularity", "P1D", "--emulator", "-f", "csv"]
+    outcome = run(env, "historical", *args)
+    assert outcome.exit_code == 0, outcome.output
+    expected = library(metrics="attempts", time_range=120, granularity="P1D")
+    assert parsed_csv(outcome.stdout) == as_text(expected.records())
+    assert outcome.stderr == ""  # no progress drawn into pipes and logs
+
+
+def test_progress_counts_the_requests_on_a_terminal(env: dict[str, str | None]) -> None:
+    args = ["attempts", "--days", "120", "--granularity", "P1D", "--emulator", "-f", "csv"]
+    outcome = run({**env, "FORCE_COLOR": "1"}, "historical", *args)  # rich: stderr is a terminal
+    assert outcome.exit_code == 0, outcome.output
+    assert "Querying Conviva" in outcome.stderr
+    assert "2/2" in outcome.stderr
+
+
 def test_emulator_seed_changes_the_data(env: dict[str, str | None]) -> None:
     seeded = run(env, "historical", "attempts", "--emulator", "--emulator-seed", "7", "-f", "json")
     with Emulator(seed=7, now=NOW).client() as client:
@@ -390,7 +407,7 @@ def served(config_file: Path) -> Iterator[Emulator]:
 
 
 BAD_INPUT: list[tuple[list[str], str]] = [
-    (["historical", "attempts", "--days", "500"], "days=500"),
+    (["historical", "attempts", "--days", "500"], "396 days"),
     (["historical", "attempts", "--granularity", "P1X"], "granularity"),
     (["historical", "attempts", "--filter", "isp"], "KEY=VALUE"),
     (["historical", "attempts", "--group-by", "isp", "--group-by-tag", "app"], "not both"),

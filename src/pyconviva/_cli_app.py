@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from pyconviva._cli_config import config_path, resolve_profile
 from pyconviva._cli_output import (
@@ -360,15 +361,28 @@ class Destination:
         return buffer.getvalue()
 
 
+ProgressCallback = Callable[[int, int], None]
+
+
 @contextlib.contextmanager
-def _progress(message: str) -> Iterator[None]:
-    """A spinner on stderr while requests run, when stderr is a terminal (never in pipes/logs)."""
+def _progress(description: str) -> Iterator[ProgressCallback]:
+    """Progress on stderr while requests run, when stderr is a terminal (never in pipes or logs).
+
+    A spinner until the library reports how many requests the command needs (a long range is
+    split into several), then a bar counting them. Yields the library's ``progress`` callback.
+    """
     console = Console(stderr=True)
     if not console.is_terminal:
-        yield
+        yield lambda done, total: None
         return
-    with console.status(message):
-        yield
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
 
 
 # ------------------------------------------------------------------------------ query mapping
@@ -577,9 +591,15 @@ def _run_metrics_query(
     destination = Destination.choose(output_format, output)
     if plot is not None:
         _require_directory(plot, "--plot")
-    with connection.open_client() as client, _progress("Querying Conviva..."):
-        fetch = client.get_real_time_data if real_time else client.get_historical_data
-        result = fetch(**arguments)
+    from pyconviva._bulk import QuerySpec
+
+    spec = (QuerySpec.real_time if real_time else QuerySpec.historical)(**arguments)
+    with connection.open_client() as client, _progress("Querying Conviva") as progress:
+        # get_many is get_*_data (same validation, splitting and merging) that reports progress.
+        batch = client.get_many([spec], progress=progress)
+    (result,) = batch.results
+    if result is None:
+        raise batch.errors[0]  # as get_*_data would raise it, without the batch's wording
     for note in result.notes:  # e.g. why a merged result has no totals
         click.echo(f"pyconviva: note: {note}", err=True)
     destination.write(metrics_tabular(result, wide=wide))
@@ -648,7 +668,7 @@ def _show_metadata(
     fetch: Callable[[ConvivaAPI], MetadataResult],
 ) -> None:
     destination = Destination.choose(output_format, output)
-    with connection.open_client() as client, _progress("Querying Conviva..."):
+    with connection.open_client() as client, _progress("Querying Conviva"):
         result = fetch(client)
     destination.write(metadata_tabular(result, title))
 
