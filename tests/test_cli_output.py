@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -104,3 +106,14 @@ def test_interrupted_write_leaves_no_file_and_keeps_the_old_one(
         write_half_then_fail()
     assert target.read_text() == "previous"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_finished_file_gets_the_mode_of_any_new_file(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        target = tmp_path / "out.csv"
+        with atomic_path(target) as temporary:
+            temporary.write_text("done")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644  # not mkstemp's private 0600
+    finally:
+        os.umask(umask)
