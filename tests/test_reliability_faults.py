@@ -13,12 +13,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
 
+from pyconviva._bulk import QuerySpec
 from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
+from pyconviva._dataset import ExportSummary, export_dataset
 from pyconviva._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -304,3 +307,158 @@ async def test_the_async_client_names_the_query_when_it_gives_up(timer: FakeTime
             await api.get_historical_data(**QUERY)
     assert f"start_date={WINDOW[0]}" in unquote(str(caught.value))
     assert "Gave up after 4 attempts" in str(caught.value)
+
+
+# ------------------------------------------------------------------------------ soak: batches
+
+
+SOAK_FAULTS: tuple[Fault, ...] = (
+    StatusFault(status=503),
+    StatusFault(status=500),
+    RateLimitStorm(times=1, retry_after=1),
+    RateLimitStorm(times=1),
+    DropConnection(),
+    TruncateBody(keep=0.3),
+    NonJSONBody(status=502),
+    SlowReply(delay=60.0),
+)
+SOAK_SPECS = [
+    QuerySpec.historical(["attempts", "plays"], group_by="isp", time_range=3),
+    QuerySpec.historical("bitrate", time_range=("2026-06-01", "2026-11-01"), granularity="P1D"),
+    QuerySpec.historical("attempts", group_by="device-os", time_range=1, granularity="PT5M"),
+    QuerySpec.historical("quality-summary", group_by={"custom-tag": "appVersion"}, time_range=2),
+    QuerySpec.historical("unique-devices", filter_by={"isp": ["Optus", "Vodafone"]}, time_range=7),
+    QuerySpec.historical("rebuffering-ratio", group_by="cdn", time_range=14, granularity="PT6H"),
+    QuerySpec.historical(["ended-plays", "minutes-played"], time_range=30, granularity="P1D"),
+    QuerySpec.historical("plays", group_by="geo-country-code", time_range=1, limit=5),
+    QuerySpec.real_time("concurrent-plays", group_by="cdn"),
+    QuerySpec.real_time(["attempts", "video-start-time"], time_range=10, granularity="PT30S"),
+    QuerySpec.historical("attempts", group_by="not-a-dimension", time_range=1),
+    QuerySpec.historical("attempts", time_range=500),
+]
+SOAK_RATE = 0.4
+
+
+def soak_client(
+    emulator: Emulator, timer: FakeTimer, max_retries: int = 6, **options: Any
+) -> ConvivaAPI:
+    api = emulator.client(timeout=TIMEOUT, retry=RetryPolicy(max_retries=max_retries), **options)
+    api._sleep = timer.sleep
+    api._monotonic = timer.monotonic
+    return api
+
+
+@pytest.fixture(scope="module")
+def fault_free_batch() -> list[MetricsResult | ConvivaError]:
+    with Emulator(now=NOW).client(rate_limit=False) as api:
+        return list(api.get_many(SOAK_SPECS))
+
+
+def assert_same_outcome(
+    faulted: MetricsResult | ConvivaError, expected: MetricsResult | ConvivaError
+) -> None:
+    if isinstance(expected, MetricsResult):
+        assert isinstance(faulted, MetricsResult), faulted
+        assert dict(faulted) == dict(expected)
+        assert faulted.records() == expected.records()
+        assert faulted.notes == expected.notes
+    else:  # the same refusal; a retried one also says how many attempts it took
+        assert type(faulted) is type(expected)
+        for attribute in ("message", "request", "status_code", "argument"):
+            assert getattr(faulted, attribute, None) == getattr(expected, attribute, None)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_batch_under_random_faults_returns_the_fault_free_outcome_of_every_query(
+    seed: int,
+    fault_free_batch: list[MetricsResult | ConvivaError],
+    timer: FakeTimer,
+    retries: Callable[[], list[logging.LogRecord]],
+) -> None:
+    emulator = Emulator(now=NOW)
+    emulator.set_random_faults(SOAK_RATE, SOAK_FAULTS, seed=seed)
+    done: list[tuple[int, int]] = []
+    with soak_client(emulator, timer) as api:
+        batch = api.get_many(SOAK_SPECS, progress=lambda n, total: done.append((n, total)))
+
+    assert len(batch) == len(SOAK_SPECS)
+    for faulted, expected in zip(batch, fault_free_batch, strict=True):
+        assert_same_outcome(faulted, expected)
+    faulted_requests = [entry for entry in emulator.requests() if entry.fault is not None]
+    assert faulted_requests  # the soak did meet faults
+    assert len(retries()) == len(faulted_requests)  # each was retried, and said so
+    assert done[-1][0] == done[-1][1]
+
+
+def test_a_window_of_a_split_query_that_exhausts_its_retries_is_named_in_the_error(
+    timer: FakeTimer,
+) -> None:
+    emulator = Emulator(now=NOW)
+    emulator.add_faults(StatusFault(status=503, times=99, path="/bitrate"))
+    with soak_client(emulator, timer, rate_limit=False) as api:
+        batch = api.get_many(SOAK_SPECS[:2])
+    assert isinstance(batch[0], MetricsResult)
+    error = batch[1]
+    assert isinstance(error, ServerError)
+    text = unquote(str(error))
+    assert "/insights/3.0/metrics/bitrate" in text
+    assert "start_date=2026-" in text
+    assert "end_date=2026-" in text
+    assert "HTTP 503" in text
+    assert "Gave up after 7 attempts" in text
+    with pytest.raises(ServerError, match="Gave up"):
+        batch.raise_for_errors()
+
+
+# ------------------------------------------------------------------------------ soak: exports
+
+
+def export(api: ConvivaAPI, directory: Path) -> ExportSummary:
+    """Four days of two metric selections by three group-bys: 24 files."""
+    return export_dataset(
+        api,
+        metrics=[["attempts", "plays"], "bitrate"],
+        group_bys=[None, "isp", {"custom-tag": "appVersion"}],
+        start="2026-11-14",
+        end="2026-11-18",
+        directory=directory,
+    )
+
+
+def dataset(directory: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every data file of an export, as sorted rows."""
+    pandas = pytest.importorskip("pandas")
+    files = sorted(directory.rglob("*.parquet"))
+    return {
+        str(path.relative_to(directory)): sorted(
+            pandas.read_parquet(path).astype(str).itertuples(index=False, name=None)
+        )
+        for path in files
+    }
+
+
+def test_an_export_under_random_faults_completes_on_rerun_with_the_fault_free_files(
+    tmp_path: Path, timer: FakeTimer
+) -> None:
+    pytest.importorskip("pyarrow")
+    with Emulator(now=NOW).client(rate_limit=False) as api:
+        clean = export(api, tmp_path / "clean")
+    assert not clean.errors
+
+    emulator = Emulator(now=NOW)
+    emulator.set_random_faults(0.5, SOAK_FAULTS, seed=4)
+    target = tmp_path / "faulted"
+    # One retry only, one request at a time: some units fail, the same ones on every run.
+    with soak_client(emulator, timer, max_retries=1, max_concurrency=1) as api:
+        first = export(api, target)
+        assert first.errors
+        for unit, error in first.errors.items():  # every failure names its query and window
+            assert unit.endswith(".parquet")
+            assert "Gave up after 2 attempts" in str(error)
+            assert "start_date=" in str(error)
+        emulator.clear_faults()
+        second = export(api, target)
+    assert not second.errors
+    assert second.skipped == len(first.written)
+    assert sorted((*first.written, *second.written)) == sorted(clean.written)
+    assert dataset(target) == dataset(tmp_path / "clean")
