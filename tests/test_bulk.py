@@ -42,10 +42,10 @@ def api(emulator: Emulator) -> Iterator[ConvivaAPI]:
         yield client
 
 
-def request_windows(emulator: Emulator) -> list[tuple[datetime, datetime]]:
-    """The (start_date, end_date) of every logged request, in arrival order."""
+def request_windows(emulator: Emulator, skip: int = 0) -> list[tuple[datetime, datetime]]:
+    """The (start_date, end_date) of the logged requests after the first ``skip``, in order."""
     windows = []
-    for logged in emulator.requests():
+    for logged in emulator.requests()[skip:]:
         params = dict(logged.query)
         windows.append((parse_instant(params["start_date"]), parse_instant(params["end_date"])))
     return windows
@@ -118,7 +118,7 @@ def test_a_413_reply_is_halved_and_merged(api: ConvivaAPI, emulator: Emulator) -
 
     statuses = [logged.status for logged in emulator.requests()[1:]]
     assert statuses == [413, 200, 200]
-    (start, end), first, second = request_windows(emulator)[1:]
+    (start, end), first, second = request_windows(emulator, skip=1)
     assert (first[0], first[1], second[1]) == (start, second[0], end)
     assert first[1] - first[0] == timedelta(days=1)
     assert merged["time_series"] == whole["time_series"]
@@ -316,3 +316,31 @@ def test_an_empty_batch_sends_nothing(api: ConvivaAPI, emulator: Emulator) -> No
     batch = api.get_many([], max_concurrency=4)
     assert list(batch) == []
     assert emulator.requests() == ()
+
+
+def test_a_reply_over_the_size_cap_is_fetched_in_halves(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    # 58 days of the audience group by title exceed the emulator's 5.7 MB reply cap.
+    result = api.get_historical_data("audience", {"custom-tag": "title"}, time_range=58)
+
+    assert [logged.status for logged in emulator.requests()] == [413, 200, 200]
+    first, second = request_windows(emulator, skip=1)
+    assert first[1] == second[0]
+    times = stamps(result)
+    assert len(times) == 58 * 24
+    assert all(b - a == HOUR_MS for a, b in itertools.pairwise(times))
+    halves = [
+        api.get_historical_data("audience", {"custom-tag": "title"}, time_range=w, split=False)
+        for w in (first, second)
+    ]
+    assert result["time_series"] == halves[0]["time_series"] + halves[1]["time_series"]
+
+
+def test_without_split_a_413_is_raised_after_one_request(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    emulator.add_faults(StatusFault(status=413))
+    with pytest.raises(ResponseTooLargeError, match="shorter time_range"):
+        api.get_historical_data("attempts", time_range=2, split=False)
+    assert len(emulator.requests()) == 1

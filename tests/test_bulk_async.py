@@ -13,7 +13,7 @@ import pytest
 
 from pyconviva._bulk import QuerySpec
 from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
-from pyconviva._exceptions import QueryError, ServerError
+from pyconviva._exceptions import QueryError, ResponseTooLargeError, ServerError
 from pyconviva._ratelimit import RateLimiter
 from pyconviva._results import MetricsResult
 from pyconviva._retry import RetryPolicy
@@ -181,3 +181,12 @@ async def test_async_get_many_keeps_order_reports_errors_and_progress(
 async def test_async_get_many_refuses_a_bad_bound(api: AsyncConvivaAPI) -> None:
     with pytest.raises(QueryError, match="max_concurrency=0"):
         await api.get_many([], max_concurrency=0)
+
+
+async def test_async_without_split_a_413_is_raised_after_one_request(
+    api: AsyncConvivaAPI, emulator: Emulator
+) -> None:
+    emulator.add_faults(StatusFault(status=413))
+    with pytest.raises(ResponseTooLargeError):
+        await api.get_historical_data("attempts", time_range=2, split=False)
+    assert len(emulator.requests()) == 1

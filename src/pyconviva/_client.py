@@ -167,36 +167,43 @@ class ConvivaAPI(BaseConvivaClient):
                 delay = attempts.after_status(response)
             self._sleep(delay)
 
-    def _fetch(self, window: MetricsQuery) -> list[MetricsResult]:
-        """One window's replies: its own, or after a 413 those of its halves, in time order."""
+    def _fetch(self, window: MetricsQuery, split: bool) -> list[MetricsResult]:
+        """One window's replies: its own, or (``split``) after a 413 those of its halves."""
         prepared = self._prepare_metrics(window)
         try:
             return [self._metrics_result(self._send(prepared), prepared, window)]
         except ResponseTooLargeError as exc:
+            if not split:
+                raise
             first, second = too_large_halves(window, exc)
-        return [*self._fetch(first), *self._fetch(second)]
+        return [*self._fetch(first, split), *self._fetch(second, split)]
 
-    def _outcome(self, window: MetricsQuery) -> Outcome:
+    def _outcome(self, window: MetricsQuery, split: bool) -> Outcome:
         try:
-            return self._fetch(window)
+            return self._fetch(window, split)
         except ConvivaError as exc:
             return exc
 
     def _fetch_all(
-        self, windows: Sequence[MetricsQuery], max_concurrency: int, progress: Progress
+        self,
+        windows: Sequence[MetricsQuery],
+        max_concurrency: int,
+        progress: Progress,
+        *,
+        split: bool = True,
     ) -> list[Outcome]:
         """Every window's outcome, in order; at most ``max_concurrency`` threads send at once."""
         if len(windows) <= 1 or max_concurrency == 1:
             outcomes = []
             for window in windows:
-                outcomes.append(self._outcome(window))
+                outcomes.append(self._outcome(window, split))
                 progress.advance()
             return outcomes
         found: dict[int, Outcome] = {}
         pool = ThreadPoolExecutor(min(max_concurrency, len(windows)), "pyconviva")
         try:
             futures: dict[Future[Outcome], int] = {
-                pool.submit(self._outcome, window): i for i, window in enumerate(windows)
+                pool.submit(self._outcome, window, split): i for i, window in enumerate(windows)
             }
             for future in as_completed(futures):  # progress reported from the caller's thread
                 found[futures[future]] = future.result()
@@ -231,7 +238,8 @@ class ConvivaAPI(BaseConvivaClient):
             split,
         )
         windows = planned.windows
-        outcomes = self._fetch_all(windows, self._max_concurrency, Progress(None, len(windows)))
+        progress = Progress(None, len(windows))
+        outcomes = self._fetch_all(windows, self._max_concurrency, progress, split=split)
         return self._query_result(planned, outcomes)
 
     def get_many(
@@ -524,30 +532,37 @@ class AsyncConvivaAPI(BaseConvivaClient):
                 delay = attempts.after_status(response)
             await self._sleep(delay)
 
-    async def _fetch(self, window: MetricsQuery) -> list[MetricsResult]:
-        """One window's replies: its own, or after a 413 those of its halves, in time order."""
+    async def _fetch(self, window: MetricsQuery, split: bool) -> list[MetricsResult]:
+        """One window's replies: its own, or (``split``) after a 413 those of its halves."""
         prepared = self._prepare_metrics(window)
         try:
             return [self._metrics_result(await self._send(prepared), prepared, window)]
         except ResponseTooLargeError as exc:
+            if not split:
+                raise
             first, second = too_large_halves(window, exc)
-        return [*await self._fetch(first), *await self._fetch(second)]
+        return [*await self._fetch(first, split), *await self._fetch(second, split)]
 
-    async def _outcome(self, window: MetricsQuery) -> Outcome:
+    async def _outcome(self, window: MetricsQuery, split: bool) -> Outcome:
         try:
-            return await self._fetch(window)
+            return await self._fetch(window, split)
         except ConvivaError as exc:
             return exc
 
     async def _fetch_all(
-        self, windows: Sequence[MetricsQuery], max_concurrency: int, progress: Progress
+        self,
+        windows: Sequence[MetricsQuery],
+        max_concurrency: int,
+        progress: Progress,
+        *,
+        split: bool = True,
     ) -> list[Outcome]:
         """Every window's outcome, in order; at most ``max_concurrency`` tasks send at once."""
         slots = asyncio.Semaphore(max_concurrency)
 
         async def fetch(window: MetricsQuery) -> Outcome:
             async with slots:
-                outcome = await self._outcome(window)
+                outcome = await self._outcome(window, split)
             progress.advance()
             return outcome
 
@@ -584,9 +599,8 @@ class AsyncConvivaAPI(BaseConvivaClient):
             split,
         )
         windows = planned.windows
-        outcomes = await self._fetch_all(
-            windows, self._max_concurrency, Progress(None, len(windows))
-        )
+        progress = Progress(None, len(windows))
+        outcomes = await self._fetch_all(windows, self._max_concurrency, progress, split=split)
         return self._query_result(planned, outcomes)
 
     async def get_many(
