@@ -467,10 +467,7 @@ def test_any_arguments_reach_the_emulator_accepted_or_fail_with_query_error_befo
         outcome = call.run(api)
     except (QueryError, APIStatusError) as error:
         outcome = error
-    log = emulator.requests()[sent_before:]
-    # split=False still halves a window refused with 413 (a known defect, tested on its own
-    # below); count such a call as its first request.
-    sent = 1 if len(log) > 1 and log[0].status == 413 else len(log)
+    sent = len(emulator.requests()) - sent_before
     if isinstance(outcome, QueryError):
         event(f"QueryError before any request: {outcome.argument}")
         assert sent == 0, "QueryError after a request was sent"
@@ -566,12 +563,6 @@ def test_sorting_a_metric_group_by_its_member_or_an_alias_is_accepted() -> None:
     assert ("sort_by", "exit-before-video-starts") in alias.params
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_client/_bulk: get_historical_data(..., split=False) still halves a window the API "
-    "refuses with 413 and sends more requests; its docstring says 'False: one request, refused "
-    "when too long' (owner: _client.py/_bulk.py)",
-)
 def test_split_false_sends_one_request_even_when_the_reply_is_too_large(
     emulator: Emulator, api: ConvivaAPI
 ) -> None:
