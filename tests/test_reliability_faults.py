@@ -462,3 +462,35 @@ def test_an_export_under_random_faults_completes_on_rerun_with_the_fault_free_fi
     assert second.skipped == len(first.written)
     assert sorted((*first.written, *second.written)) == sorted(clean.written)
     assert dataset(target) == dataset(tmp_path / "clean")
+
+
+@pytest.mark.network
+def test_faults_on_a_real_loopback_socket_are_ridden_out_too(
+    fault_free: MetricsResult,
+    timer: FakeTimer,
+    retries: Callable[[], list[logging.LogRecord]],
+) -> None:
+    emulator = Emulator(now=NOW)
+    emulator.add_faults(
+        DropConnection(), TruncateBody(keep=0.4), SlowReply(delay=1.0), StatusFault(status=503)
+    )
+    with emulator.serve() as url:
+        api = ConvivaAPI(
+            emulator.client_key,
+            emulator.client_id,
+            base_url=url,
+            clock=emulator.now,
+            timeout=0.25,  # the slow reply really times out: a quarter second of real time
+            retry=RetryPolicy(max_retries=4),
+            rate_limit=False,
+        )
+        api._sleep = timer.sleep
+        api._monotonic = timer.monotonic
+        with api:
+            result = api.get_historical_data(**QUERY)
+    assert dict(result) == dict(fault_free)
+    reasons = [record.__dict__["reason"] for record in retries()]
+    assert reasons[0].startswith("connection")
+    assert reasons[1].startswith("connection")
+    assert reasons[2] == "timeout (ReadTimeout)"
+    assert reasons[3] == "HTTP 503"
