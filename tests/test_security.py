@@ -501,3 +501,20 @@ def test_the_emulator_compares_both_credentials_in_constant_time(
 def test_a_client_whose_construction_failed_still_has_a_repr() -> None:
     half_built = ConvivaAPI.__new__(ConvivaAPI)
     assert "ConvivaAPI" in repr(half_built)
+
+
+def test_the_emulator_control_plane_never_answers_with_the_key(emulator: Emulator) -> None:
+    with emulator.client() as api:
+        api.get_kpis()
+    with httpx2.Client(transport=emulator.transport(), base_url="http://127.0.0.1") as http:
+        replies = [
+            http.get("/_emulator/config"),
+            http.get("/_emulator/requests"),
+            http.get("/_emulator/faults"),
+            http.post("/_emulator/config", json={"client_key": KEY + "2"}),
+            http.post("/_emulator/config", json={"client_key": 5}),
+            http.post("/_emulator/reset"),
+        ]
+    for reply in replies:
+        assert_no_secret(reply.text, f"control reply {reply.request.url.path}")
+    assert emulator.client_key == KEY  # reset restored it
