@@ -66,7 +66,6 @@ class Body:
     usable: bool = False
     skips: bool = False
     grouped: bool = False
-    defect: str | None = None  # a known defect elsewhere: the 200 test is a strict xfail
 
 
 def one_bucket(members: bytes) -> bytes:
@@ -77,12 +76,6 @@ def one_bucket(members: bytes) -> bytes:
 def js(value: Any) -> bytes:
     return json.dumps(value, allow_nan=True).encode()
 
-
-FIRST_ROW_DEFECT = (
-    "_tidy._fast_columns calls tuple(fields) on the first row's metric values before checking "
-    "they are objects: a null or a bare number there raises TypeError from inside instead of "
-    "falling back to the careful path that skips it with a note (owner: _tidy.py)"
-)
 
 UNUSABLE: list[Body] = [
     # valid JSON of the wrong shape
@@ -158,7 +151,6 @@ USABLE: list[Body] = [
         js({"time_series": [bucket(attempts=None, plays={"count": 2})]}),
         usable=True,
         skips=True,
-        defect=FIRST_ROW_DEFECT,
     ),
     Body(
         "a metric value null in a later bucket",
@@ -226,7 +218,6 @@ USABLE: list[Body] = [
         js({"time_series": [bucket(attempts=5)]}),
         usable=True,
         skips=True,
-        defect=FIRST_ROW_DEFECT,
     ),
     Body(
         "metrics differing between buckets",
@@ -299,7 +290,6 @@ USABLE: list[Body] = [
         usable=True,
         skips=True,
         grouped=True,
-        defect=FIRST_ROW_DEFECT,
     ),
     Body(
         "group-by metrics null",
@@ -428,14 +418,7 @@ def test_an_unusable_200_reply_raises_unexpected_response_error_naming_the_reque
     assert caught.value.request is not None
 
 
-def with_known_defects(bodies: list[Body]) -> list[Any]:
-    return [
-        pytest.param(b, marks=pytest.mark.xfail(strict=True, reason=b.defect)) if b.defect else b
-        for b in bodies
-    ]
-
-
-@pytest.mark.parametrize("body", with_known_defects(USABLE), ids=lambda b: b.name)
+@pytest.mark.parametrize("body", USABLE, ids=lambda b: b.name)
 def test_a_usable_200_reply_gives_a_result_that_says_what_was_skipped(
     client: Callable[[int, Body], ConvivaAPI], body: Body
 ) -> None:
@@ -500,27 +483,7 @@ def test_metadata_calls_give_a_result_or_a_conviva_error_for_every_body(
         outcome.to_pandas()
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        pytest.param(b, marks=pytest.mark.xfail(strict=True, reason=reason))
-        if (
-            reason := {
-                "an epoch_ms far past year 9999": "_tidy.utc_datetime: epoch_ms beyond year 9999 "
-                "raises OverflowError (owner: _tidy.py)",
-                "an epoch_ms float 1e300": "_tidy.utc_datetime: epoch_ms beyond year 9999 "
-                "raises OverflowError (owner: _tidy.py)",
-                "a negative epoch_ms before year 1": "_tidy.utc_datetime: epoch_ms before year 1 "
-                "raises OverflowError (owner: _tidy.py)",
-                "JSON nested 100000 deep": "_results._decode: json.loads raises RecursionError, "
-                "which is not a ValueError and escapes (owner: _results.py)",
-            }.get(b.name)
-        )
-        else b
-        for b in EXTREME
-    ],
-    ids=lambda b: b.name,
-)
+@pytest.mark.parametrize("body", EXTREME, ids=lambda b: b.name)
 def test_extreme_values_give_a_usable_result_or_unexpected_response_error(
     client: Callable[[int, Body], ConvivaAPI], body: Body
 ) -> None:
@@ -536,7 +499,7 @@ def test_extreme_values_give_a_usable_result_or_unexpected_response_error(
 
 
 async def test_the_async_client_classifies_the_corpus_the_same_way() -> None:
-    for body in [*UNUSABLE, *(b for b in USABLE if b.defect is None)]:
+    for body in [*UNUSABLE, *USABLE]:
         transport = httpx2.MockTransport(handler_for(200, body))
         async with AsyncConvivaAPI("k", "i", transport=transport, clock=lambda: NOW) as api:
             metrics = ["attempts", "plays"]

@@ -86,7 +86,8 @@ def _loads(content: bytes) -> Any:
 def _decode(content: bytes, request: str | None) -> dict[str, Any]:
     try:
         raw = _loads(content)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (ValueError, RecursionError) as exc:  # JSON/Unicode errors are ValueErrors; nesting
+        # deeper than the interpreter's recursion limit is no Metrics V3 reply either
         raise UnexpectedResponseError(
             f"the reply is not JSON ({exc})", request=request, body=_snippet(content)
         ) from exc

@@ -100,6 +100,10 @@ class TidyTable:
         return list(dict.fromkeys(self.row_group or ()))
 
 
+# The last millisecond pandas' datetime64[ns] can hold (year 2262); no bucket is later.
+_MAX_EPOCH_MS = (2**63 - 1) // 1_000_000
+
+
 def utc_datetime(epoch_ms: int) -> datetime:
     """A UTC-aware datetime for an epoch in milliseconds (exact, any platform)."""
     return _EPOCH + timedelta(milliseconds=epoch_ms)
@@ -137,9 +141,13 @@ def _bucket_ms(bucket: object, index: int) -> int:
     stamp = bucket.get(TIMESTAMP) if isinstance(bucket, dict) else None
     epoch = stamp.get("epoch_ms") if isinstance(stamp, dict) else None
     if type(epoch) is float and epoch.is_integer():
-        return int(epoch)
+        epoch = int(epoch)
     if type(epoch) is not int:
         raise ReplyShapeError(f"time_series[{index}] has no integer timestamp.epoch_ms")
+    if not 0 <= epoch < _MAX_EPOCH_MS:
+        raise ReplyShapeError(
+            f"time_series[{index}] has timestamp.epoch_ms {epoch}, outside 1970..2262"
+        )
     return epoch
 
 
@@ -260,9 +268,9 @@ def _fast_columns(metrics: list[Any], row_ms: list[int], groups: list[str] | Non
     first = metrics[0] if n else None
     if type(first) is not dict or not first:
         return (row_ms, groups, (), [], (), ()) if not n else None
-    plan = [(metric, tuple(fields)) for metric, fields in first.items()]
     if not all(type(fields) is dict and fields for fields in first.values()):
         return None
+    plan = [(metric, tuple(fields)) for metric, fields in first.items()]
     series = tuple(Series(metric, name) for metric, names in plan for name in names)
     columns: list[list[Any]] = [[] for _ in series]
     kinds: list[set[type]] = [set() for _ in series]
