@@ -64,7 +64,7 @@ __all__ = ["EXIT_CODES", "app", "exit_code_for", "metrics_call_arguments"]
 EXIT_CODES: Mapping[int, str] = {
     0: "success",
     1: "any other error (a missing optional dependency, a file that cannot be written, ...)",
-    2: "bad usage, an invalid query or bad configuration; nothing was sent",
+    2: "bad usage, an invalid query or bad configuration, found before any request is sent",
     3: "the API refused the credentials (401) or the permission (403)",
     4: "rate limited (429) after the client's retries",
     5: "the API failed (5xx after retries) or sent a reply that is not Metrics V3",
