@@ -19,7 +19,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -52,14 +52,23 @@ from pyconviva._exceptions import (
     ServerError,
     UnexpectedResponseError,
 )
-from pyconviva._rules import parse_instant
+from pyconviva._optional import require
+from pyconviva._rules import days_window, format_instant, parse_instant
 from pyconviva._version import __version__
 
 if TYPE_CHECKING:
     from pyconviva._client import ConvivaAPI
+    from pyconviva._dataset import ExportSummary
     from pyconviva._results import MetadataResult, MetricsResult
 
-__all__ = ["EXIT_CODES", "app", "exit_code_for", "metrics_call_arguments"]
+__all__ = [
+    "EXIT_CODES",
+    "app",
+    "exit_code_for",
+    "export_call_arguments",
+    "export_summary_line",
+    "metrics_call_arguments",
+]
 
 EXIT_CODES: Mapping[int, str] = {
     0: "success",
@@ -138,8 +147,14 @@ class Connection:
     timeout: float | None
     debug: bool
 
-    def open_client(self) -> ConvivaAPI:
-        settings: dict[str, Any] = {}
+    def now(self) -> datetime:
+        """The clock the client will use: the emulator's fixed one when given, else UTC now."""
+        if self.emulator and self.emulator_now is not None:
+            return self.emulator_now
+        return datetime.now(timezone.utc)
+
+    def open_client(self, **settings: Any) -> ConvivaAPI:
+        """A client for the connection; ``settings`` are further ``ConvivaAPI`` arguments."""
         if self.retries is not None:
             settings["max_retries"] = self.retries
         if self.timeout is not None:
@@ -459,6 +474,67 @@ def _pairs(items: Sequence[str], option: str) -> dict[str, str | list[str]]:
     return {key: found[0] if len(found) == 1 else found for key, found in values.items()}
 
 
+def export_call_arguments(
+    *,
+    metrics: Sequence[str],
+    group_bys: Sequence[str] = (),
+    group_by_tags: Sequence[str] = (),
+    ungrouped: bool = False,
+    start: str | None = None,
+    end: str | None = None,
+    days: int | None = None,
+    since_last: bool = False,
+    granularity: str = "PT1H",
+    now: datetime,
+) -> dict[str, Any]:
+    """The keyword arguments of ``export_dataset`` (all but the client, directory and progress).
+
+    Each METRIC is one query (one file a day); ``a+b`` is one query of both metrics, as the
+    dataset's file names write it. The ungrouped totals are exported when asked for or when no
+    group-by is given. ``--days N`` is the N days up to ``now``'s last full hour; with
+    ``--since-last`` it (or ``--start``) only places the first run's start.
+    """
+    if days is not None and (start is not None or end is not None):
+        raise click.UsageError("give --days or --start/--end, not both")
+    if not since_last and days is None and start is None and end is None:
+        raise click.UsageError(
+            "give the range: --start and --end, --days N, or --since-last to continue an "
+            "earlier export"
+        )
+    if not since_last and (start is None) != (end is None):
+        raise click.UsageError("--start and --end go together: give both")
+    selections: list[str | list[str]] = [_metric_selection(metric) for metric in metrics]
+    groups: list[str | dict[str, str] | None] = []
+    if ungrouped or not (group_bys or group_by_tags):
+        groups.append(None)
+    groups.extend(group_bys)
+    groups.extend({"custom-tag": tag} for tag in group_by_tags)
+    arguments: dict[str, Any] = {
+        "metrics": selections,
+        "group_bys": groups,
+        "granularity": granularity,
+        "since_last": since_last,
+    }
+    if days is not None:
+        arguments["start"], arguments["end"] = days_window(days, now)
+    if start is not None:
+        arguments["start"] = start
+    if end is not None:
+        arguments["end"] = end
+    return arguments
+
+
+def _metric_selection(argument: str) -> str | list[str]:
+    """``attempts`` -> ``"attempts"``; ``plays+bitrate`` -> ``["plays", "bitrate"]``."""
+    names = argument.split("+")
+    if not all(name.strip() for name in names):
+        raise click.BadParameter(
+            f"{argument!r} has an empty metric name; give METRIC or METRIC+METRIC+...",
+            param_hint="'METRIC...'",
+        )
+    return names[0] if len(names) == 1 else names
+
+
 def metrics_tabular(result: MetricsResult, *, wide: bool) -> Tabular:
     """A metrics reply for the output formats: tidy records (long, or wide with ``--wide``)."""
     title = result.query.describe() if result.query is not None else ""
@@ -658,6 +734,140 @@ def realtime(connection: Connection, **options: Any) -> None:
     known to work in real time.
     """
     _run_metrics_query(connection, real_time=True, **options)
+
+
+_EXPORT_EPILOG = """\b
+Examples:
+  pyconviva export attempts plays --group-by isp --ungrouped --days 7 -d conviva-data --emulator
+  pyconviva export quality-summary --group-by device-os --group-by-tag appVersion \\
+      --start 2025-01-01 --end 2025-04-01 --granularity PT15M --directory /data/conviva
+  pyconviva export plays+bitrate --group-by cdn --days 30 --directory /data/conviva
+Nightly (cron): the first run exports the last 30 days, each later run only what is new:
+  15 2 * * *  pyconviva export attempts plays --group-by isp --ungrouped --since-last \\
+      --days 30 --directory /data/conviva >> /var/log/conviva-export.log 2>&1
+Read it back: pandas.read_parquet("/data/conviva"),
+  polars.read_parquet("/data/conviva/**/*.parquet", hive_partitioning=True),
+  duckdb "SELECT * FROM read_parquet('/data/conviva/*/*.parquet', hive_partitioning=true)"
+"""
+
+
+@app.command(context_settings=_HELP_SETTINGS, epilog=_EXPORT_EPILOG)
+@click.argument(
+    "metrics", nargs=-1, required=True, metavar="METRIC...", shell_complete=_complete_metric
+)
+@click.option(
+    "--group-by",
+    "group_bys",
+    multiple=True,
+    metavar="DIM",
+    shell_complete=_complete_dimension,
+    help="Also export each METRIC broken down by this dimension (repeatable).",
+)
+@click.option(
+    "--group-by-tag",
+    "group_by_tags",
+    multiple=True,
+    metavar="TAG",
+    help="Also export each METRIC broken down by this custom tag (repeatable).",
+)
+@click.option(
+    "--ungrouped",
+    is_flag=True,
+    help="Also export the ungrouped totals (the default when no group-by is given).",
+)
+@click.option("--start", metavar="ISO", help="Range start (inclusive), e.g. 2025-01-01.")
+@click.option("--end", metavar="ISO", help="Range end (exclusive), e.g. 2025-02-01.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="The last N days up to the last full hour (instead of --start/--end).",
+)
+@click.option(
+    "--since-last",
+    is_flag=True,
+    help="Continue from where the last export into DIR ended, up to --end or the last full "
+    "hour; --start or --days place only the first run's start.",
+)
+@click.option(
+    "--directory",
+    "-d",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="The dataset directory (created when missing; holds the manifest of finished windows).",
+)
+@click.option(
+    "--granularity",
+    default="PT1H",
+    show_default=True,
+    metavar="ISO8601",
+    help="Bucket size; one that divides a day (e.g. PT15M, PT1H, P1D). Fixed per dataset.",
+)
+@click.option(
+    "--concurrency",
+    type=int,
+    metavar="N",
+    help="Requests in flight at once (default 8); the API's rate limit applies in any case.",
+)
+@_connected
+def export(
+    connection: Connection, directory: Path, concurrency: int | None, **options: Any
+) -> None:
+    """Export historical metrics into a Parquet dataset partitioned by date.
+
+    One file per METRIC x group-by x day, under DIR/date=YYYY-MM-DD/, with the columns
+    timestamp, dimension, dimension_value, metric, field, value. METRIC is a metric or
+    metric-group name; METRIC+METRIC fetches several in one query (one file). Rerunning the
+    same command fetches only the windows not yet in DIR's manifest, so a failed or killed run
+    is completed by running it again: no duplicates, no gaps.
+    """
+    arguments = export_call_arguments(now=connection.now(), **options)
+    settings = {} if concurrency is None else {"max_concurrency": concurrency}
+    from pyconviva._dataset import export_dataset
+
+    with connection.open_client(**settings) as client, _progress("Exporting") as progress:
+        summary = export_dataset(client, directory=directory, progress=progress, **arguments)
+    _report_export(summary)
+
+
+_ERRORS_SHOWN = 5  # a network outage fails every unit alike: a few lines say it
+
+
+def _report_export(summary: ExportSummary) -> None:
+    """The summary line on stdout; failed units on stderr and the first one's exit code."""
+    written = [summary.directory / path for path in summary.written]
+    rows = _parquet_rows(written)
+    files = sum(1 for _ in summary.directory.rglob("*.parquet"))
+    for path, error in list(summary.errors.items())[:_ERRORS_SHOWN]:
+        click.echo(f"Error: {path}: {_one_line(error, debug=False)}", err=True)
+    if len(summary.errors) > _ERRORS_SHOWN:
+        click.echo(f"Error: ... and {len(summary.errors) - _ERRORS_SHOWN} more", err=True)
+    click.echo(export_summary_line(summary, rows=rows, files=files))
+    if summary.errors:
+        click.echo(
+            "pyconviva: what succeeded is saved; run the same command again to fetch only the "
+            "missing windows",
+            err=True,
+        )
+        raise click.exceptions.Exit(exit_code_for(next(iter(summary.errors.values()))))
+
+
+def _parquet_rows(paths: Sequence[Path]) -> int:
+    if not paths:
+        return 0
+    parquet = require("pyarrow.parquet", feature="pyconviva export")
+    return sum(int(parquet.read_metadata(path).num_rows) for path in paths)
+
+
+def export_summary_line(summary: ExportSummary, *, rows: int, files: int) -> str:
+    """One line: what this run wrote, skipped and failed, and the dataset it left."""
+    return (
+        f"Exported {format_instant(summary.start)} to {format_instant(summary.end)} into "
+        f"{summary.directory}: {len(summary.written)} units written ({rows:,} rows), "
+        f"{summary.skipped} skipped (already exported), {len(summary.errors)} failed; "
+        f"{files} files in the dataset"
+    )
 
 
 def _show_metadata(
