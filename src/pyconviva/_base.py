@@ -87,12 +87,15 @@ class PreparedRequest:
 
     ``root`` and ``cost`` are what the request draws from the rate limits: its root's budget
     (``None`` for metadata, which draws on the per-IP budget alone) and its filter-weighted cost.
+    ``subject`` is a metrics query's readable summary (metrics, grouping, resolved window), for
+    messages that the percent-encoded URL alone would leave hard to read.
     """
 
     request: httpx2.Request
     description: str
     root: Root | None = None
     cost: int = 1
+    subject: str | None = None
 
 
 def build_request(
@@ -327,10 +330,12 @@ class Attempts:
         if self.count == 1:
             return None
         elapsed = self._monotonic() - self._started
+        subject = self._prepared.subject
         return (
             f"Gave up after {self.count} attempt{'s' if self.count != 1 else ''} in "
             f"{elapsed:.1f} s (max_retries={self._policy.max_retries}, "
             f"total_timeout={self._policy.total_timeout:g} s)"
+            + (f" on {subject}" if subject else "")
         )
 
 
@@ -482,7 +487,9 @@ class BaseConvivaClient:
 
     def _prepare_metrics(self, query: MetricsQuery) -> PreparedRequest:
         prepared = self._prepare(query.path, query.params)
-        return replace(prepared, root=query.root, cost=request_cost(query.params))
+        return replace(
+            prepared, root=query.root, cost=request_cost(query.params), subject=query.describe()
+        )
 
     def _attempts(self, prepared: PreparedRequest) -> Attempts:
         return Attempts(
