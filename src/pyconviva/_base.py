@@ -419,9 +419,13 @@ class BaseConvivaClient:
         return self._config.retry
 
     def __repr__(self) -> str:
+        # Tracebacks that show locals also show clients whose __init__ raised before _config.
+        config: ClientConfig | None = getattr(self, "_config", None)
+        if config is None:
+            return f"{type(self).__name__}(not configured)"
         return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, "
-            f"client_id={self._config.credentials.masked_id}, key=***)"
+            f"{type(self).__name__}(base_url={config.base_url!r}, "
+            f"client_id={config.credentials.masked_id}, key=***)"
         )
 
     @property
