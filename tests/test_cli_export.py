@@ -70,8 +70,9 @@ def dataset_files(directory: Path) -> dict[str, bytes]:
 
 def sorted_frame(directory: Path) -> pandas.DataFrame:
     table = pyarrow.dataset.dataset(directory, format="parquet", partitioning="hive").to_table()
-    frame: pandas.DataFrame = table.to_pandas()
-    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    frame = table.to_pandas()
+    ordered: pandas.DataFrame = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return ordered
 
 
 def test_export_writes_the_dataset_the_library_writes(
@@ -204,7 +205,7 @@ BAD_INPUT: list[tuple[list[str], str]] = [
     (["--days", "1", "--concurrency", "0"], "max_concurrency"),
     (["--days", "1", "--group-by", "isp", "--group-by", "isp"], "same file twice"),
     (["--days", "1", "--start-date", "2025-05-20"], "--start-date"),
-    (["--since-last"], "start"),
+    (["--since-last"], "--start DATE or --days N"),
     (["--start", "yesterday", "--end", "2025-05-21"], "yesterday"),
 ]
 

@@ -569,6 +569,7 @@ Examples:
   pyconviva historical attempts --group-by isp --days 5 --emulator
   pyconviva historical attempts bitrate --group-by isp --sort bitrate:asc --days 7
   pyconviva realtime concurrent-plays --minutes 10 --format json
+  pyconviva export attempts plays --group-by isp --since-last --days 30 -d conviva-data
   pyconviva metrics --real-time
 
 \b
@@ -822,10 +823,16 @@ def export(
     same command fetches only the windows not yet in DIR's manifest, so a failed or killed run
     is completed by running it again: no duplicates, no gaps.
     """
-    arguments = export_call_arguments(now=connection.now(), **options)
-    settings = {} if concurrency is None else {"max_concurrency": concurrency}
-    from pyconviva._dataset import export_dataset
+    from pyconviva._dataset import MANIFEST_NAME, export_dataset
 
+    arguments = export_call_arguments(now=connection.now(), **options)
+    first_run = not (directory / MANIFEST_NAME).exists()
+    if arguments["since_last"] and "start" not in arguments and first_run:
+        raise click.UsageError(
+            f"--since-last continues an earlier export, and {directory} has none yet; add "
+            "--start DATE or --days N for the first run"
+        )
+    settings = {} if concurrency is None else {"max_concurrency": concurrency}
     with connection.open_client(**settings) as client, _progress("Exporting") as progress:
         summary = export_dataset(client, directory=directory, progress=progress, **arguments)
     _report_export(summary)
