@@ -23,7 +23,7 @@ from _emulator_process import emulator_process  # noqa: E402
 from _legacy import VENV, LegacyCall, run_legacy  # noqa: E402
 from _schedule import Budget, ideal_finish  # noqa: E402
 from _tls_server import serve_canned  # noqa: E402
-from bench_bulk import canned_reply, day_ranges, normalised, windows  # noqa: E402
+from bench_bulk import ATTEMPTS_PATH, canned_reply, day_ranges, normalised, windows  # noqa: E402
 
 BODY = b'{"time_series": []}'
 
@@ -105,14 +105,18 @@ def test_request_targets_compare_regardless_of_query_order() -> None:
 
 
 @pytest.mark.network
-def test_emulator_process_serves_on_loopback_and_reports_its_request_log() -> None:
+def test_emulator_process_serves_on_loopback_and_restarts_with_an_empty_log() -> None:
     now = datetime(2025, 6, 2, 12, tzinfo=timezone.utc)
     with emulator_process(now=now) as emulator:
+        assert emulator.base_url.startswith("http://127.0.0.1:")
+        emulator.warm_up(ATTEMPTS_PATH, {"days": "1"})
+        assert emulator.statuses() == {200: 1}
+        emulator.restart(latency=0.0, rate_limit=1.0)
+        assert emulator.statuses() == {}
         auth = (emulator.client_id, emulator.client_key)
         with httpx2.Client(base_url=emulator.base_url, auth=auth) as client:
-            ok = client.get("/insights/3.0/metrics/attempts", params=day_ranges(1)[0])
-            refused = client.get("/insights/3.0/metrics/attempts", params={}, auth=("x", "y"))
-        assert emulator.base_url.startswith("http://127.0.0.1:")
+            ok = client.get(ATTEMPTS_PATH, params=day_ranges(1)[0])
+            refused = client.get(ATTEMPTS_PATH, params={"days": "1"}, auth=("x", "y"))
         assert ok.status_code == 200
         assert refused.status_code == 401
         assert emulator.statuses() == {200: 1, 401: 1}
