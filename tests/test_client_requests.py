@@ -235,7 +235,7 @@ def test_bad_arguments_raise_query_error_before_any_request(
     api: ConvivaAPI, recorder: Recorder
 ) -> None:
     with pytest.raises(QueryError):
-        api.get_historical_data("attempts", time_range=91)
+        api.get_historical_data("attempts", time_range=91, split=False)
     with pytest.raises(QueryError):
         api.get_real_time_data("attempts", time_range=16)
     with pytest.raises(QueryError):

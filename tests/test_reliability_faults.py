@@ -263,12 +263,6 @@ def test_an_html_page_with_status_200_is_reported_not_retried_and_names_the_requ
     assert len(emulator.requests()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_base.Attempts/status_error: the give-up error shows the request only as a "
-    "percent-encoded URL (start_date=2026-11-10T00%3A00%3A00Z) and never the resolved window or "
-    "the query's describe(); a days=N query's window is not stated at all (owner: _base.py)",
-)
 def test_the_give_up_error_states_the_window_readably(timer: FakeTimer) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(StatusFault(status=503, times=9))

@@ -460,8 +460,10 @@ def _run_range(
 
 
 def _spec(unit: ExportUnit, granularity: str) -> QuerySpec:
+    metrics = unit.query.metrics
     return QuerySpec.historical(
-        list(unit.query.metrics),
+        # one name goes in the path: a metric group cannot be a custom selection's member
+        metrics[0] if len(metrics) == 1 else list(metrics),
         group_by=unit.query.group_by,
         time_range=(unit.start, unit.end),
         granularity=granularity,
