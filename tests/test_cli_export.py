@@ -160,6 +160,24 @@ def test_since_last_with_days_starts_a_new_dataset_then_continues_it(
     assert "1 units written" in second.stdout
 
 
+def test_daily_buckets_are_whole_days_so_nightly_runs_never_fetch_a_day_twice(
+    env: dict[str, str | None], tmp_path: Path
+) -> None:
+    args = ["export", "attempts", "--granularity", "P1D", "--since-last", "-d", str(tmp_path)]
+    first = emulated(env, *args, "--days", "2")
+    same_day = emulated(env, *args, now="2025-06-01T23:59:00Z")
+    next_day = emulated(env, *args, now="2025-06-02T00:30:00Z")
+
+    assert "2025-05-30T00:00:00Z to 2025-06-01T00:00:00Z" in first.stdout
+    assert "0 units written" in same_day.stdout
+    assert "2025-06-01T00:00:00Z to 2025-06-02T00:00:00Z" in next_day.stdout
+    assert sorted(dataset_files(tmp_path)) == [
+        "date=2025-05-30/attempts__all.parquet",
+        "date=2025-05-31/attempts__all.parquet",
+        "date=2025-06-01/attempts__all.parquet",
+    ]
+
+
 def day_range() -> list[str]:
     """A whole day two days before the real clock's (the loopback client uses the real clock)."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -261,3 +279,20 @@ def test_metrics_joined_by_plus_are_one_query_and_days_ends_at_the_last_full_hou
         "start": datetime(2025, 5, 30, 12, tzinfo=UTC),
         "end": datetime(2025, 6, 1, 12, tzinfo=UTC),
     }
+
+
+def test_since_last_ends_at_the_last_full_hour_or_midnight_for_daily_buckets() -> None:
+    hourly = export_call_arguments(metrics=["attempts"], since_last=True, now=NOW)
+    daily = export_call_arguments(metrics=["attempts"], since_last=True, granularity="P1D", now=NOW)
+    assert hourly["end"] == datetime(2025, 6, 1, 12, tzinfo=UTC)
+    assert daily["end"] == datetime(2025, 6, 1, tzinfo=UTC)
+    assert "start" not in hourly
+
+
+def test_a_metric_group_is_exported_as_historical_fetches_it(
+    env: dict[str, str | None], tmp_path: Path
+) -> None:
+    args = ["export", "quality-summary", "--start", "2025-05-20", "--end", "2025-05-21"]
+    outcome = emulated(env, *args, "-d", str(tmp_path))
+    assert outcome.exit_code == 0, outcome.output
+    assert sorted(dataset_files(tmp_path)) == ["date=2025-05-20/quality-summary__all.parquet"]

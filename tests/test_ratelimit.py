@@ -15,9 +15,8 @@ from pyconviva._ratelimit import (
     RateLimiter,
     SyncRateLimiter,
     TokenBucket,
-    request_cost,
 )
-from pyconviva._rules import HISTORICAL, REAL_TIME, RateLimit, Root
+from pyconviva._rules import HISTORICAL, REAL_TIME, RateLimit, Root, request_cost
 
 
 class FakeClock:

@@ -47,7 +47,7 @@ from pyconviva._exceptions import (
     status_error_class,
 )
 from pyconviva._query import MetricsQuery
-from pyconviva._ratelimit import ARRIVAL_MARGIN, RateLimiter, request_cost
+from pyconviva._ratelimit import ARRIVAL_MARGIN, RateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import (
     RetryPolicy,
@@ -57,7 +57,7 @@ from pyconviva._retry import (
     should_retry,
     within_budget,
 )
-from pyconviva._rules import API_PREFIX, HISTORICAL, REAL_TIME, Root
+from pyconviva._rules import API_PREFIX, HISTORICAL, REAL_TIME, Root, request_cost
 from pyconviva._version import __version__
 
 __all__ = [

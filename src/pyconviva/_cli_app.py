@@ -19,7 +19,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,7 +53,13 @@ from pyconviva._exceptions import (
     UnexpectedResponseError,
 )
 from pyconviva._optional import require
-from pyconviva._rules import days_window, format_instant, parse_instant
+from pyconviva._rules import (
+    HISTORICAL,
+    align_down,
+    format_instant,
+    parse_granularity,
+    parse_instant,
+)
 from pyconviva._version import __version__
 
 if TYPE_CHECKING:
@@ -491,8 +497,9 @@ def export_call_arguments(
 
     Each METRIC is one query (one file a day); ``a+b`` is one query of both metrics, as the
     dataset's file names write it. The ungrouped totals are exported when asked for or when no
-    group-by is given. ``--days N`` is the N days up to ``now``'s last full hour; with
-    ``--since-last`` it (or ``--start``) only places the first run's start.
+    group-by is given. ``--days N`` is the N days up to ``now``'s last full hour (last midnight
+    for daily buckets), where ``--since-last`` also ends; with ``--since-last``, ``--days`` (or
+    ``--start``) only places the first run's start.
     """
     if days is not None and (start is not None or end is not None):
         raise click.UsageError("give --days or --start/--end, not both")
@@ -515,13 +522,31 @@ def export_call_arguments(
         "granularity": granularity,
         "since_last": since_last,
     }
-    if days is not None:
-        arguments["start"], arguments["end"] = days_window(days, now)
+    if days is not None or (since_last and end is None):
+        last = _last_whole_bucket_end(now, granularity)
+        arguments["end"] = last
+        if days is not None:
+            arguments["start"] = last - timedelta(days=days)
     if start is not None:
         arguments["start"] = start
     if end is not None:
         arguments["end"] = end
     return arguments
+
+
+def _last_whole_bucket_end(now: datetime, granularity: str) -> datetime:
+    """The last full hour, or the last UTC midnight for daily buckets.
+
+    The API snaps a range's start down to its granularity's unit, so a daily bucket of a part
+    of a day comes back as the whole day: a run that stopped mid-day would have the next one
+    fetch that day's first hours again.
+    """
+    last_hour = now.replace(minute=0, second=0, microsecond=0)
+    try:
+        parsed = parse_granularity(granularity, HISTORICAL)
+    except ValueError:
+        return last_hour  # the library refuses the granularity with its own message
+    return align_down(last_hour, parsed) if parsed.unit == "day" else last_hour
 
 
 def _metric_selection(argument: str) -> str | list[str]:
@@ -740,9 +765,9 @@ def realtime(connection: Connection, **options: Any) -> None:
 _EXPORT_EPILOG = """\b
 Examples:
   pyconviva export attempts plays --group-by isp --ungrouped --days 7 -d conviva-data --emulator
-  pyconviva export quality-summary --group-by device-os --group-by-tag appVersion \\
-      --start 2025-01-01 --end 2025-04-01 --granularity PT15M --directory /data/conviva
-  pyconviva export plays+bitrate --group-by cdn --days 30 --directory /data/conviva
+  pyconviva export attempts plays bitrate --group-by device-os --group-by-tag appVersion \\
+      --days 90 --granularity P1D --directory /data/conviva
+  pyconviva export plays+bitrate --group-by cdn --start 2026-01-01 --end 2026-02-01 -d data
 Nightly (cron): the first run exports the last 30 days, each later run only what is new:
   15 2 * * *  pyconviva export attempts plays --group-by isp --ungrouped --since-last \\
       --days 30 --directory /data/conviva >> /var/log/conviva-export.log 2>&1
@@ -782,13 +807,13 @@ Read it back: pandas.read_parquet("/data/conviva"),
     "--days",
     type=click.IntRange(min=1),
     metavar="N",
-    help="The last N days up to the last full hour (instead of --start/--end).",
+    help="The last N days up to the last full hour (midnight with P1D), instead of --start/--end.",
 )
 @click.option(
     "--since-last",
     is_flag=True,
     help="Continue from where the last export into DIR ended, up to --end or the last full "
-    "hour; --start or --days place only the first run's start.",
+    "hour (midnight with P1D); --start or --days place only the first run's start.",
 )
 @click.option(
     "--directory",

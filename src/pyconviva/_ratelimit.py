@@ -23,7 +23,7 @@ import asyncio
 import threading
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 from pyconviva._exceptions import ConfigurationError, QueryError
 from pyconviva._rules import (
@@ -34,7 +34,6 @@ from pyconviva._rules import (
     REAL_TIME_RATE,
     RateLimit,
     Root,
-    is_filter_parameter,
 )
 
 __all__ = [
@@ -43,7 +42,6 @@ __all__ = [
     "RateLimiter",
     "SyncRateLimiter",
     "TokenBucket",
-    "request_cost",
 ]
 
 
@@ -53,15 +51,6 @@ __all__ = [
 # and draw a 429 (measured: 16 of 120 at a binding limit, one per request in flight). Holding each
 # token back one more second covers that spread for 1/60 of the historical throughput.
 ARRIVAL_MARGIN = 1.0
-
-
-def request_cost(params: Iterable[tuple[str, str]]) -> int:
-    """What one request costs against the budgets: one per filter value, at least one.
-
-    The API counts "requests and applied filters": 100 requests with 5 filters use the same
-    budget as 500 requests with 1 (§8). A repeated key (OR within a dimension) is one value each.
-    """
-    return max(1, sum(1 for key, _ in params if is_filter_parameter(key)))
 
 
 class TokenBucket:

@@ -57,6 +57,7 @@ __all__ = [
     "minutes_window",
     "parse_granularity",
     "parse_instant",
+    "request_cost",
     "to_kebab",
     "to_snake",
 ]
@@ -430,6 +431,16 @@ _SHAPING_PARAMETERS = frozenset(
 def is_filter_parameter(name: str) -> bool:
     """Whether query parameter ``name`` filters (a dimension, ``tag_…``, ``filter_id``)."""
     return name not in _SHAPING_PARAMETERS
+
+
+def request_cost(params: Iterable[tuple[str, str]]) -> int:
+    """What one request costs against the rate budgets: one per filter value, at least one.
+
+    The API counts "requests and applied filters": 100 requests with 5 filters use the same
+    budget as 500 requests with 1 (§8). A repeated key (OR within a dimension) is one value each.
+    The client's limiter and the emulator's enforcement both charge with this.
+    """
+    return max(1, sum(1 for key, _ in params if is_filter_parameter(key)))
 
 
 def to_snake(name: str) -> str:

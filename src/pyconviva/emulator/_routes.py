@@ -39,7 +39,6 @@ __all__ = [
     "DataQuery",
     "Problem",
     "Route",
-    "is_filter_parameter",
     "parse_path",
     "parse_query",
 ]
@@ -235,11 +234,6 @@ def _tag(name: str) -> str:
             f"{', '.join(CUSTOM_TAGS)} (tag names are case-sensitive)",
         )
     return name
-
-
-def is_filter_parameter(key: str) -> bool:
-    """Whether a query parameter filters the data (what the API's rate limit counts)."""
-    return key in _FILTER_KEYS or key.startswith("tag_") or key == "filter_id"
 
 
 def parse_query(

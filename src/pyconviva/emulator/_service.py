@@ -32,7 +32,6 @@ from pyconviva.emulator._data import model_for
 from pyconviva.emulator._routes import (
     Problem,
     Route,
-    is_filter_parameter,
     parse_path,
     parse_query,
 )
@@ -122,8 +121,7 @@ class MetricsService:
             return None, 1
         if route.kind != "data":
             return None, 1
-        filters = sum(1 for key, _ in request.query if is_filter_parameter(key))
-        return route.root, max(1, filters)
+        return route.root, _rules.request_cost(request.query)
 
     def _body(self, route: Route, request: EmulatorRequest, now: datetime) -> bytes:
         settings = self._settings
