@@ -8,7 +8,9 @@ pytest. Every error pyconviva raises on purpose is a ``ConvivaError``.
 
 import logging
 
+from pyconviva._bulk import BatchResult, QuerySpec
 from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
+from pyconviva._dataset import ExportSummary, export_dataset
 from pyconviva._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -28,8 +30,10 @@ from pyconviva._exceptions import (
     UnprocessableEntityError,
 )
 from pyconviva._query import MetricsQuery
+from pyconviva._ratelimit import RateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import RetryPolicy
+from pyconviva._rules import RateLimit
 from pyconviva._version import __version__
 
 # A library leaves logging configuration to the application (see the README's "Logging").
@@ -42,9 +46,11 @@ __all__ = [
     "AsyncConvivaAPI",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "ConfigurationError",
     "ConvivaAPI",
     "ConvivaError",
+    "ExportSummary",
     "MetadataResult",
     "MetricsQuery",
     "MetricsResult",
@@ -52,11 +58,15 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "QueryError",
+    "QuerySpec",
+    "RateLimit",
     "RateLimitError",
+    "RateLimiter",
     "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "UnexpectedResponseError",
     "UnprocessableEntityError",
     "__version__",
+    "export_dataset",
 ]
