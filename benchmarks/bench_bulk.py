@@ -466,7 +466,7 @@ def bulk_rows(
             seconds(mine.seconds),
             "pyconviva 0.1.0",
             seconds(loop.seconds),
-            f"0.1.0/ours {speedup:.1f}x",
+            f"0.1.0/ours {speedup:.1f}x" + (f", {loop_429} calls refused" if loop_429 else ""),
             "" if binding else ">= 10x",
             "info" if binding else verdict(speedup >= 10),
         ),
