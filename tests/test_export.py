@@ -293,3 +293,32 @@ def test_an_export_killed_mid_run_resumes_to_exactly_the_uninterrupted_dataset(
 
     assert dataset_files(killed) == dataset_files(whole)
     assert manifest(killed)["units"] == manifest(whole)["units"]
+
+
+def test_an_edge_that_cuts_a_bucket_is_refused_with_the_aligned_value(
+    api: ConvivaAPI, emulator: Emulator, tmp_path: Path
+) -> None:
+    # The API would widen a cut bucket to the whole bucket, so the export would hold it twice.
+    with pytest.raises(QueryError, match="2025-05-20T00:00:00Z") as caught:
+        export_dataset(
+            api, metrics=["attempts"], group_bys=[None], start=START + timedelta(hours=11),
+            end=END, directory=tmp_path, granularity="P1D",
+        )  # fmt: skip
+    assert caught.value.argument == "start"
+    with pytest.raises(QueryError, match="cuts a 1 hour bucket"):
+        export_dataset(
+            api, metrics=["attempts"], group_bys=[None], start=START,
+            end=END + timedelta(minutes=30), directory=tmp_path,
+        )  # fmt: skip
+    assert emulator.requests() == ()
+
+
+def test_since_last_with_daily_buckets_stops_at_the_last_midnight(
+    api: ConvivaAPI, tmp_path: Path
+) -> None:
+    summary = export_dataset(
+        api, metrics=["attempts"], group_bys=[None], start=START, directory=tmp_path,
+        granularity="P1D", since_last=True,
+    )  # fmt: skip
+    assert summary.end == datetime(2025, 6, 1, tzinfo=UTC)  # not NOW's 12:00: a whole day only
+    assert not summary.errors

@@ -40,6 +40,7 @@ from pyconviva._cli_output import (
     rich_tables,
     rows_to_parquet,
 )
+from pyconviva._dataset import default_end
 from pyconviva._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -54,10 +55,7 @@ from pyconviva._exceptions import (
 )
 from pyconviva._optional import require
 from pyconviva._rules import (
-    HISTORICAL,
-    align_down,
     format_instant,
-    parse_granularity,
     parse_instant,
 )
 from pyconviva._version import __version__
@@ -523,7 +521,7 @@ def export_call_arguments(
         "since_last": since_last,
     }
     if days is not None or (since_last and end is None):
-        last = _last_whole_bucket_end(now, granularity)
+        last = default_end(now, granularity)
         arguments["end"] = last
         if days is not None:
             arguments["start"] = last - timedelta(days=days)
@@ -532,21 +530,6 @@ def export_call_arguments(
     if end is not None:
         arguments["end"] = end
     return arguments
-
-
-def _last_whole_bucket_end(now: datetime, granularity: str) -> datetime:
-    """The last full hour, or the last UTC midnight for daily buckets.
-
-    The API snaps a range's start down to its granularity's unit, so a daily bucket of a part
-    of a day comes back as the whole day: a run that stopped mid-day would have the next one
-    fetch that day's first hours again.
-    """
-    last_hour = now.replace(minute=0, second=0, microsecond=0)
-    try:
-        parsed = parse_granularity(granularity, HISTORICAL)
-    except ValueError:
-        return last_hour  # the library refuses the granularity with its own message
-    return align_down(last_hour, parsed) if parsed.unit == "day" else last_hour
 
 
 def _metric_selection(argument: str) -> str | list[str]:

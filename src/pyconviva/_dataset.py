@@ -31,7 +31,15 @@ from pyconviva._bulk import GroupBy, QuerySpec, plan_batch
 from pyconviva._exceptions import ConvivaError, QueryError
 from pyconviva._optional import require
 from pyconviva._results import MetricsResult
-from pyconviva._rules import HISTORICAL, as_utc, format_instant, parse_granularity, parse_instant
+from pyconviva._rules import (
+    HISTORICAL,
+    as_utc,
+    format_instant,
+    human_duration,
+    last_full_hour,
+    parse_granularity,
+    parse_instant,
+)
 
 if TYPE_CHECKING:
     from pyconviva._client import ConvivaAPI
@@ -42,6 +50,7 @@ __all__ = [
     "ExportSummary",
     "ExportUnit",
     "day_windows",
+    "default_end",
     "export_dataset",
     "export_queries",
     "plan_units",
@@ -372,7 +381,8 @@ def export_dataset(
     granularity = _check_granularity(granularity)
     queries = export_queries(metrics, group_bys)
     manifest = Manifest.read(folder / MANIFEST_NAME, granularity)
-    range_start, range_end = _run_range(api, manifest, start, end, since_last)
+    step = parse_granularity(granularity, HISTORICAL).step or _DAY
+    range_start, range_end = _run_range(api, manifest, start, end, since_last, step)
     _check_queries(api, queries, range_start, range_end, granularity)
 
     ranges = (
@@ -426,12 +436,19 @@ def _run_range(
     start: object,
     end: object,
     since_last: bool,
+    step: timedelta,
 ) -> tuple[datetime, datetime]:
+    """The run's [start, end), on the bucket grid of ``step`` counted from UTC midnight.
+
+    The API widens a bucket cut by the range to the whole bucket, so an off-grid edge would
+    fetch part of a neighbouring unit's data twice: explicit edges off the grid are refused,
+    and the default end (now) is taken down to the last whole bucket.
+    """
     if since_last:
         if manifest.ranges:
             first = max(e for _, e in manifest.ranges)
         elif start is not None:
-            first = _instant(start, "start")
+            first = _on_grid(_instant(start, "start"), step, "start")
         else:
             raise QueryError(
                 "since_last=True continues an earlier export, and the directory has none yet; "
@@ -439,9 +456,9 @@ def _run_range(
                 argument="start",
             )
         last = (
-            _instant(end, "end")
+            _on_grid(_instant(end, "end"), step, "end")
             if end is not None
-            else api._clock().replace(minute=0, second=0, microsecond=0)  # the last full hour
+            else _grid_floor(last_full_hour(api._clock()), step)
         )
         return first, max(first, last)
     if start is None or end is None:
@@ -449,7 +466,8 @@ def _run_range(
             "export needs start= and end= (or since_last=True to continue an earlier export)",
             argument="start" if start is None else "end",
         )
-    first, last = _instant(start, "start"), _instant(end, "end")
+    first = _on_grid(_instant(start, "start"), step, "start")
+    last = _on_grid(_instant(end, "end"), step, "end")
     if not first < last:
         raise QueryError(
             f"start={format_instant(first)} is not before end={format_instant(last)}; pass a "
@@ -457,6 +475,30 @@ def _run_range(
             argument="start",
         )
     return first, last
+
+
+def default_end(now: datetime, granularity: str) -> datetime:
+    """Where an export that names no end stops: the last full hour (as the API's ``days``),
+    taken down to the bucket grid — the last UTC midnight for ``P1D``."""
+    step = parse_granularity(_check_granularity(granularity), HISTORICAL).step or _DAY
+    return _grid_floor(last_full_hour(now), step)
+
+
+def _grid_floor(t: datetime, step: timedelta) -> datetime:
+    """``t`` taken down to the grid of ``step`` counted from its UTC midnight."""
+    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return t - (t - midnight) % step
+
+
+def _on_grid(t: datetime, step: timedelta, argument: str) -> datetime:
+    if _grid_floor(t, step) != t:
+        raise QueryError(
+            f"{argument}={format_instant(t)} cuts a {human_duration(step)} bucket; the API would "
+            f"return the whole bucket and the export would hold it twice. Pass {argument}="
+            f"{format_instant(_grid_floor(t, step))} (or the next bucket start)",
+            argument=argument,
+        )
+    return t
 
 
 def _spec(unit: ExportUnit, granularity: str) -> QuerySpec:

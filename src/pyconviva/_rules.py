@@ -53,6 +53,7 @@ __all__ = [
     "format_instant",
     "human_duration",
     "is_filter_parameter",
+    "last_full_hour",
     "max_span",
     "minutes_window",
     "parse_granularity",
@@ -307,9 +308,14 @@ def _span_reason(granularity: Granularity, *, grouped: bool, limit: int | None) 
     return "one historical request"
 
 
+def last_full_hour(now: datetime) -> datetime:
+    """``now`` floored to the clock hour: where ``days=N`` ranges end (§3.2)."""
+    return as_utc(now).replace(minute=0, second=0, microsecond=0)
+
+
 def days_window(days: int, now: datetime) -> tuple[datetime, datetime]:
     """The range ``days=N`` selects: N days back from ``now`` floored to the clock hour."""
-    end = as_utc(now).replace(minute=0, second=0, microsecond=0)
+    end = last_full_hour(now)
     return end - timedelta(days=days), end
 
 
