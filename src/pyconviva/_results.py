@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pyconviva import _export, _frames, _plot
 from pyconviva._exceptions import QueryError, UnexpectedResponseError
@@ -104,7 +104,42 @@ def _snippet(content: bytes) -> str:
     return content[:_BODY_SNIPPET].decode("utf-8", errors="replace")
 
 
-class MetricsResult(Mapping[str, Any]):
+class _Reply(Mapping[str, Any]):
+    """What both result kinds share: a read-only mapping over the raw reply, and notes."""
+
+    _raw: Mapping[str, Any]
+    notes: tuple[str, ...]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._raw[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @property
+    def is_partial(self) -> bool:
+        return bool(self.notes)
+
+
+_R = TypeVar("_R", bound=_Reply)
+
+
+def _checked(content: bytes, request: str | None, build: Callable[[dict[str, Any]], _R]) -> _R:
+    """Decode ``content`` and build a result from it; a shape error names the request and
+    carries the start of the body."""
+    raw = _decode(content, request)
+    try:
+        return build(raw)
+    except UnexpectedResponseError as exc:
+        raise UnexpectedResponseError(
+            str(exc), request=request, body=_snippet(content)
+        ) from exc.__cause__
+
+
+class MetricsResult(_Reply):
     """A metrics reply: the raw JSON as a read-only mapping, and the same data as tables.
 
     Attributes:
@@ -145,28 +180,7 @@ class MetricsResult(Mapping[str, Any]):
                 are skipped and listed in ``notes`` instead.
         """
         with _collector_paused():
-            raw = _decode(content, request)
-            try:
-                return cls(raw, query=query)
-            except UnexpectedResponseError as exc:
-                raise UnexpectedResponseError(
-                    str(exc), request=request, body=_snippet(content)
-                ) from exc.__cause__
-
-    # -- Mapping over the raw reply ------------------------------------------------------------
-
-    def __getitem__(self, key: str) -> Any:
-        return self._raw[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
-
-    def __len__(self) -> int:
-        return len(self._raw)
-
-    @property
-    def is_partial(self) -> bool:
-        return bool(self.notes)
+            return _checked(content, request, lambda raw: cls(raw, query=query))
 
     # -- tables ----------------------------------------------------------------------------------
 
@@ -262,7 +276,7 @@ class MetricsResult(Mapping[str, Any]):
         return f"<div><strong>MetricsResult</strong><table>{cells}</table></div>"
 
 
-class MetadataResult(Mapping[str, Any]):
+class MetadataResult(_Reply):
     """A metadata reply (dimensions, saved filters, KPIs, discovery) as a mapping and a table.
 
     ``kind`` is one of ``"dimensions"``, ``"filters"``, ``"kpis"``, ``"endpoints"`` and
@@ -288,26 +302,7 @@ class MetadataResult(Mapping[str, Any]):
     @classmethod
     def from_bytes(cls, content: bytes, *, kind: str, request: str | None = None) -> MetadataResult:
         """Decode a metadata reply and check its shape (raises UnexpectedResponseError)."""
-        raw = _decode(content, request)
-        try:
-            return cls(raw, kind=kind)
-        except UnexpectedResponseError as exc:
-            raise UnexpectedResponseError(
-                str(exc), request=request, body=_snippet(content)
-            ) from exc.__cause__
-
-    def __getitem__(self, key: str) -> Any:
-        return self._raw[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
-
-    def __len__(self) -> int:
-        return len(self._raw)
-
-    @property
-    def is_partial(self) -> bool:
-        return bool(self.notes)
+        return _checked(content, request, lambda raw: cls(raw, kind=kind))
 
     def records(self) -> list[dict[str, Any]]:
         names = self._table.column_names
