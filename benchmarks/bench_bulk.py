@@ -160,7 +160,7 @@ def normalised(target: str) -> str:
 
 
 def part_client_cost(rounds: int) -> Section:
-    convivaapi = ours("pyconviva._client", "ConvivaAPI")
+    convivaapi = ours("pyconviva", "ConvivaAPI")
     with serve_canned(canned_reply()) as server:
         url = f"{server.base_url}{ATTEMPTS_PATH}"
 
@@ -304,9 +304,9 @@ class BulkBench:
     def __init__(self, emulator: RunningEmulator, ranges: list[dict[str, str]]) -> None:
         self.emulator = emulator
         self.ranges = ranges
-        self.convivaapi = ours("pyconviva._client", "ConvivaAPI")
-        self.query_spec = ours("pyconviva._bulk", "QuerySpec")
-        self.rate_limiter = ours("pyconviva._ratelimit", "RateLimiter")
+        self.convivaapi = ours("pyconviva", "ConvivaAPI")
+        self.query_spec = ours("pyconviva", "QuerySpec")
+        self.rate_limiter = ours("pyconviva", "RateLimiter")
         require_method(self.convivaapi, "get_many")
         require_parameter(self.convivaapi, "rate_limit", "ConvivaAPI")
 
@@ -515,7 +515,7 @@ def long_range_emulator(latency: float) -> Iterator[RunningEmulator]:
 
 
 def long_range_ours(latency: float, query: Mapping[str, Any]) -> tuple[float, Any]:
-    convivaapi = ours("pyconviva._client", "ConvivaAPI")
+    convivaapi = ours("pyconviva", "ConvivaAPI")
     require_parameter(convivaapi.get_historical_data, "split", "ConvivaAPI.get_historical_data")
     with (
         long_range_emulator(latency) as emulator,
