@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from pyconviva._bulk import GroupBy, QuerySpec, plan_batch
 from pyconviva._exceptions import ConvivaError, QueryError
 from pyconviva._optional import require
+from pyconviva._query import to_instant
 from pyconviva._results import MetricsResult
 from pyconviva._rules import (
     HISTORICAL,
-    as_utc,
     format_instant,
     human_duration,
     last_full_hour,
@@ -192,23 +192,6 @@ def plan_units(
 def _clock_text(offset: timedelta) -> str:
     minutes = int(offset.total_seconds()) // 60
     return f"{minutes // 60:02d}{minutes % 60:02d}"
-
-
-def _instant(value: object, argument: str) -> datetime:
-    if isinstance(value, datetime):
-        return as_utc(value)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    if isinstance(value, str):
-        try:
-            return parse_instant(value)
-        except ValueError as exc:
-            raise QueryError(f"{argument}={value!r}: {exc}", argument=argument) from exc
-    raise QueryError(
-        f"{argument}={value!r} is not a date, datetime or ISO 8601 string; pass e.g. "
-        "'2025-01-01' or datetime(2025, 1, 1, tzinfo=timezone.utc)",
-        argument=argument,
-    )
 
 
 def _check_granularity(granularity: str) -> str:
@@ -448,7 +431,7 @@ def _run_range(
         if manifest.ranges:
             first = max(e for _, e in manifest.ranges)
         elif start is not None:
-            first = _on_grid(_instant(start, "start"), step, "start")
+            first = _on_grid(to_instant(start, "start", argument="start"), step, "start")
         else:
             raise QueryError(
                 "since_last=True continues an earlier export, and the directory has none yet; "
@@ -456,7 +439,7 @@ def _run_range(
                 argument="start",
             )
         last = (
-            _on_grid(_instant(end, "end"), step, "end")
+            _on_grid(to_instant(end, "end", argument="end"), step, "end")
             if end is not None
             else _grid_floor(last_full_hour(api._clock()), step)
         )
@@ -466,8 +449,8 @@ def _run_range(
             "export needs start= and end= (or since_last=True to continue an earlier export)",
             argument="start" if start is None else "end",
         )
-    first = _on_grid(_instant(start, "start"), step, "start")
-    last = _on_grid(_instant(end, "end"), step, "end")
+    first = _on_grid(to_instant(start, "start", argument="start"), step, "start")
+    last = _on_grid(to_instant(end, "end", argument="end"), step, "end")
     if not first < last:
         raise QueryError(
             f"start={format_instant(first)} is not before end={format_instant(last)}; pass a "

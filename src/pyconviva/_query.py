@@ -41,7 +41,13 @@ from pyconviva._rules import (
     to_snake,
 )
 
-__all__ = ["MetricsQuery", "build_metrics_query", "group_by_endpoints_path", "metadata_path"]
+__all__ = [
+    "MetricsQuery",
+    "build_metrics_query",
+    "group_by_endpoints_path",
+    "metadata_path",
+    "to_instant",
+]
 
 Param = tuple[str, str]
 MetadataKind = Literal["endpoints", "dimensions", "filters", "kpis"]
@@ -425,7 +431,7 @@ def _resolve_time_range(
         return _dict_range(root, time_range, now)
     if isinstance(time_range, (tuple, list)) and len(time_range) == 2:
         return _date_pair(
-            _instant(time_range[0], "time_range[0]"), _instant(time_range[1], "time_range[1]")
+            to_instant(time_range[0], "time_range[0]"), to_instant(time_range[1], "time_range[1]")
         )
     raise QueryError(
         f"time_range={time_range!r} is not a time range; pass {_count_fix(root)}, a timedelta, "
@@ -523,7 +529,7 @@ def _date_value(value: object, argument: str) -> tuple[str, datetime]:
             return value, parse_instant(value)
         except ValueError as exc:
             raise QueryError(f"{argument}={value!r}: {exc}", argument="time_range") from exc
-    instant = _instant(value, argument)
+    instant = to_instant(value, argument)
     return format_instant(instant), instant
 
 
@@ -541,15 +547,18 @@ def _epoch_value(value: object, argument: str, scale: int) -> tuple[str, datetim
     return count, instant
 
 
-def _instant(value: object, argument: str) -> datetime:
-    """A datetime (aware converted, naive taken as UTC), a date (UTC midnight) or an ISO string."""
+def to_instant(value: object, name: str, *, argument: str = "time_range") -> datetime:
+    """A datetime (aware converted, naive taken as UTC), a date (UTC midnight) or an ISO string.
+
+    ``name`` is how the value is shown in a message (``time_range[0]``, ``start``); ``argument``
+    is the parameter the ``QueryError`` blames.
+    """
     if isinstance(value, datetime):
         try:
             return as_utc(value)
         except OverflowError as exc:  # e.g. datetime.max at a negative offset
             raise QueryError(
-                f"{argument}={value!r} is out of range once converted to UTC",
-                argument="time_range",
+                f"{name}={value!r} is out of range once converted to UTC", argument=argument
             ) from exc
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
@@ -557,10 +566,11 @@ def _instant(value: object, argument: str) -> datetime:
         try:
             return parse_instant(value)
         except ValueError as exc:
-            raise QueryError(f"{argument}={value!r}: {exc}", argument="time_range") from exc
+            raise QueryError(f"{name}={value!r}: {exc}", argument=argument) from exc
     raise QueryError(
-        f"{argument}={value!r} is not a datetime, date or ISO 8601 string",
-        argument="time_range",
+        f"{name}={value!r} is not a datetime, date or ISO 8601 string; pass e.g. "
+        "'2025-01-01' or datetime(2025, 1, 1, tzinfo=timezone.utc)",
+        argument=argument,
     )
 
 
