@@ -54,7 +54,7 @@ NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
 DATA_SEED = 0
 FAULT_SEED = 6
 FAULT_RATE = 0.3
-QUERIES = 360
+QUERIES = 300
 UNITS = 120
 TIMEOUT = 5.0  # the client's timeout; a slow reply comes SLOW seconds late, far past it
 SLOW = 60.0
@@ -80,6 +80,8 @@ STORMS: tuple[Fault, ...] = (
     RateLimitStorm(times=8),
     RateLimitStorm(times=8, retry_after=RETRY_AFTER),
 )
+
+STORMED = sum(fault.times for fault in STORMS)
 
 # Fault kinds as the report names them, in the order it prints them.
 KINDS = (
@@ -171,22 +173,22 @@ def _hourly(k: int) -> QuerySpec:
 
 
 def _daily_long(k: int) -> QuerySpec:  # past the 90-day cap: two windows
-    end = _DAY_END - timedelta(days=k)
+    end = _DAY_END - timedelta(days=k % 240)  # the start stays within the 396 days kept
     return QuerySpec.historical(
         [_pick(_METRICS, k), _pick(_METRICS, k + 5)],
         group_by=_pick((None, "device-category", "cdn"), k),
         time_range=(end - timedelta(days=91 + k % 30), end),
-        granularity="P1D",
+        granularity=f"P{1 + k // 240}D",
     )
 
 
 def _minutely(k: int) -> QuerySpec:  # ungrouped minutely: 24 hours a request, so two windows
-    end = _DAY_END - timedelta(hours=k)
+    end = _DAY_END - timedelta(hours=k % 600)  # within the 31 days minutely data is kept
     return QuerySpec.historical(
         _pick(_METRICS, k + 2),
         filter_by=_pick(_FILTERS, k),
         time_range=(end - timedelta(hours=26), end),
-        granularity=_pick(("PT15M", "PT30M"), k),
+        granularity=_pick(("PT15M", "PT30M", "PT10M", "PT20M"), k % 2 + 2 * (k // 600)),
     )
 
 
@@ -241,8 +243,9 @@ _CYCLE = (
 def soak_specs(queries: int = QUERIES) -> list[QuerySpec]:
     """``queries`` distinct queries of every shape in turn; the unknown metrics spread among them.
 
-    Each shape's ranges step back an hour or a day per use, so no two queries send the same
-    request (a window can then be followed through the request log by its target).
+    Each shape's ranges step back an hour or a day per use (and change granularity where the
+    data kept runs out), so no two queries send the same request, up to some 10,000 queries: a
+    window can then be followed through the request log by its target.
     """
     count = queries - len(UNKNOWN_METRICS)
     uses: Counter[Callable[[int], QuerySpec]] = Counter()
@@ -473,7 +476,11 @@ def files(directory: Path) -> dict[str, bytes]:
 
 def _print_faults(counts: Counter[str], requests: int) -> None:
     total = sum(counts.values())
-    print(f"  faults injected  {total:>6}  ({100 * total / requests:.1f} % of requests)")
+    draws, hits = requests - STORMED, total - STORMED
+    print(
+        f"  faults injected  {total:>6}  ({100 * total / requests:.1f} % of requests; "
+        f"{STORMED} scripted, then {hits} in {draws} draws: {100 * hits / draws:.1f} %)"
+    )
     for kind in KINDS:
         print(f"    {kind:<30} {counts[kind]:>5}")
     for kind in sorted(set(counts) - set(KINDS)):

@@ -1,6 +1,6 @@
 """Fault soak: hundreds of requests under 30 % injected faults give the fault-free answers.
 
-A ``get_many`` batch of 360 distinct queries (about 470 request windows: historical and
+A ``get_many`` batch of 300 distinct queries (389 request windows, 582 requests: historical and
 real-time, group-bys, filters, metric groups, minutely and long daily ranges split into several
 windows, five unknown metrics the API answers 404) runs in process on a fresh emulator, once
 fault-free and once with two scripted 429 storms and then a seeded fault on 30 % of requests,
@@ -37,7 +37,7 @@ from soak_report import (  # noqa: E402
     POLICY,
     QUERIES,
     RETRY_AFTER,
-    STORMS,
+    STORMED,
     TIMEOUT,
     UNITS,
     UNKNOWN_METRICS,
@@ -56,7 +56,6 @@ from soak_report import (  # noqa: E402
 pytestmark = pytest.mark.soak
 
 SIZE = int(os.environ.get("PYCONVIVA_SOAK_QUERIES", QUERIES))
-SCRIPTED = sum(fault.times for fault in STORMS)
 Target = tuple[str, tuple[tuple[str, str], ...]]
 
 
@@ -100,7 +99,7 @@ def test_the_soak_mix_holds_every_fault_kind_the_issue_names() -> None:
 
 
 def test_the_fault_free_run_sends_each_window_once(clean: SoakRun) -> None:
-    assert len(clean.requests) == clean.windows >= 400
+    assert len(clean.requests) == clean.windows > SIZE  # some queries split into windows
     assert all(count == 1 for count in Counter(map(target, clean.requests)).values())
     assert all(entry.fault is None for entry in clean.requests)
     assert clean.warnings == ()
@@ -112,8 +111,8 @@ def test_at_least_500_requests_reach_the_emulator_and_30_percent_of_the_drawn_ar
     requests = len(faulted.requests)
     hit = [entry for entry in faulted.requests if entry.fault is not None]
     assert requests >= 500
-    assert [entry.status for entry in faulted.requests[:SCRIPTED]] == [429] * SCRIPTED
-    drawn = (len(hit) - SCRIPTED) / (requests - SCRIPTED)
+    assert [entry.status for entry in faulted.requests[:STORMED]] == [429] * STORMED
+    drawn = (len(hit) - STORMED) / (requests - STORMED)
     assert FAULT_RATE - 0.03 <= drawn <= FAULT_RATE + 0.03
 
 
@@ -121,7 +120,7 @@ def test_every_fault_kind_the_issue_names_was_injected(faulted: SoakRun) -> None
     counts = faults_by_kind(faulted)
     assert set(counts) == set(KINDS)
     assert min(counts.values()) >= 10
-    storm = SCRIPTED // 2
+    storm = STORMED // 2
     assert counts["429 with Retry-After"] >= storm
     assert counts["429 without Retry-After"] >= storm
     assert sum(counts.values()) == sum(entry.fault is not None for entry in faulted.requests)
