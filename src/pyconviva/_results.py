@@ -12,6 +12,7 @@ matplotlib are imported only by the methods that need them (``_optional``).
 
 from __future__ import annotations
 
+import functools
 import gc
 import html
 import json
@@ -26,8 +27,10 @@ from pyconviva._tidy import (
     METADATA_KINDS,
     MetadataTable,
     ReplyShapeError,
+    TidyTable,
     format_utc,
     records,
+    reply_outline,
     tidy_metadata,
     tidy_metrics,
     totals_records,
@@ -108,7 +111,12 @@ class _Reply(Mapping[str, Any]):
     """What both result kinds share: a read-only mapping over the raw reply, and notes."""
 
     _raw: Mapping[str, Any]
-    notes: tuple[str, ...]
+    _notes: tuple[str, ...] = ()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What is missing or was skipped."""
+        return self._notes
 
     def __getitem__(self, key: str) -> Any:
         return self._raw[key]
@@ -156,17 +164,29 @@ class MetricsResult(_Reply):
         notes: Sequence[str] = (),
     ) -> None:
         try:
-            table = tidy_metrics(
-                raw,
-                tag=query.group_by_tag if query is not None else None,
-                group_by=query.group_by if query is not None else None,
-            )
+            self._bucket_ms = reply_outline(raw)
         except ReplyShapeError as exc:
             raise UnexpectedResponseError(f"unexpected metrics reply: {exc}") from exc
         self._raw = raw
-        self._table = table
         self.query = query
-        self.notes: tuple[str, ...] = (*notes, *table.notes)
+        self._given_notes = tuple(notes)
+
+    @functools.cached_property
+    def _table(self) -> TidyTable:
+        # Built on first use: a caller who only reads the raw reply never pays for the tables.
+        with _collector_paused():
+            return tidy_metrics(
+                self._raw,
+                tag=self.query.group_by_tag if self.query is not None else None,
+                group_by=self.query.group_by if self.query is not None else None,
+                bucket_ms=self._bucket_ms,
+            )
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What is missing or was skipped: the given notes (e.g. of a merge), then the odd
+        items the tables had to skip."""
+        return (*self._given_notes, *self._table.notes)
 
     @classmethod
     def from_bytes(
@@ -297,7 +317,7 @@ class MetadataResult(_Reply):
         self._raw = raw
         self._table: MetadataTable = table
         self.kind = kind
-        self.notes: tuple[str, ...] = table.notes
+        self._notes = table.notes
 
     @classmethod
     def from_bytes(cls, content: bytes, *, kind: str, request: str | None = None) -> MetadataResult:

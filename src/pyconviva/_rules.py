@@ -223,24 +223,29 @@ def check_window(
     to ``now``. Naive datetimes are taken as UTC.
     """
     start, end, now = as_utc(start), as_utc(end), as_utc(now)
-    shown = f"{format_instant(start)}..{format_instant(end)}"
     if start >= end:
         return RangeViolation(
-            400, f"the range {shown} is empty: the start must be before the end; swap or fix them"
+            400,
+            f"the range {_shown(start, end)} is empty: the start must be before the end; "
+            "swap or fix them",
         )
     if root == REAL_TIME:
-        return _check_real_time(start, end, now, shown)
+        return _check_real_time(start, end, now)
     return _check_historical(start, end, granularity, grouped=grouped, limit=limit, now=now)
 
 
-def _check_real_time(
-    start: datetime, end: datetime, now: datetime, shown: str
-) -> RangeViolation | None:
+def _shown(start: datetime, end: datetime) -> str:
+    """The range as messages write it (built only for a violation: a legal range is the
+    common case, checked on every request)."""
+    return f"{format_instant(start)}..{format_instant(end)}"
+
+
+def _check_real_time(start: datetime, end: datetime, now: datetime) -> RangeViolation | None:
     span = min(end, now) - start
     if span > REAL_TIME_MAX_SPAN:
         return RangeViolation(
             422,
-            f"the real-time range {shown} spans {human_duration(span)} up to now, "
+            f"the real-time range {_shown(start, end)} spans {human_duration(span)} up to now, "
             f"{human_duration(span - REAL_TIME_MAX_SPAN)} more than the "
             f"{human_duration(REAL_TIME_MAX_SPAN)} allowed for real-time requests; shorten it, "
             "or use the historical endpoints for older data",
@@ -249,9 +254,10 @@ def _check_real_time(
     if start < earliest:
         return RangeViolation(
             422,
-            f"the real-time range {shown} starts {human_duration(earliest - start)} before the "
-            f"earliest allowed start {format_instant(earliest)} (real-time data covers only the "
-            f"last {human_duration(REAL_TIME_MAX_SPAN)}); use a later start, or the historical "
+            f"the real-time range {_shown(start, end)} starts "
+            f"{human_duration(earliest - start)} before the earliest allowed start "
+            f"{format_instant(earliest)} (real-time data covers only the last "
+            f"{human_duration(REAL_TIME_MAX_SPAN)}); use a later start, or the historical "
             "endpoints for older data",
         )
     return None
@@ -266,12 +272,12 @@ def _check_historical(
     limit: int | None,
     now: datetime,
 ) -> RangeViolation | None:
-    shown = f"{format_instant(start)}..{format_instant(end)}"  # as in check_window's messages
     earliest = now - HISTORICAL_RETENTION
     if start < earliest:
         return RangeViolation(
             422,
-            f"the range {shown} starts {human_duration(earliest - start)} before the earliest "
+            f"the range {_shown(start, end)} starts {human_duration(earliest - start)} before the "
+            "earliest "
             f"allowed start {format_instant(earliest)} (historical data is kept for 13 months, "
             f"{HISTORICAL_RETENTION.days} days); use a later start",
         )
@@ -280,7 +286,8 @@ def _check_historical(
         if start < earliest_minutely:
             return RangeViolation(
                 422,
-                f"the range {shown} starts {human_duration(earliest_minutely - start)} before "
+                f"the range {_shown(start, end)} starts "
+                f"{human_duration(earliest_minutely - start)} before "
                 f"{format_instant(earliest_minutely)}, the earliest start for minutely granularity "
                 f"{granularity.text} (minutely data is kept for {MINUTELY_RETENTION.days} days); "
                 "use a later start or an hourly or coarser granularity",
@@ -291,8 +298,8 @@ def _check_historical(
         return None
     return RangeViolation(
         422,
-        f"the range {shown} spans {human_duration(span)}, {human_duration(span - allowed)} more "
-        f"than the {human_duration(allowed)} allowed for "
+        f"the range {_shown(start, end)} spans {human_duration(span)}, "
+        f"{human_duration(span - allowed)} more than the {human_duration(allowed)} allowed for "
         f"{_span_reason(granularity, grouped=grouped, limit=limit)}; {_FIX}",
     )
 

@@ -32,6 +32,7 @@ __all__ = [
     "format_utc",
     "long_columns",
     "records",
+    "reply_outline",
     "tidy_metadata",
     "tidy_metrics",
     "totals_records",
@@ -178,29 +179,61 @@ def _dimension_key(
     return key if isinstance(key, str) and key else "dimension"
 
 
-def tidy_metrics(
-    raw: Mapping[str, Any], *, tag: str | None = None, group_by: str | None = None
-) -> TidyTable:
-    """Flatten a metrics reply. ``tag``/``group_by`` come from the query when it is known.
+def reply_outline(raw: object) -> list[int]:
+    """Check what every use of a metrics reply relies on and return the bucket starts (ms).
+
+    That is: an object whose ``time_series`` list holds buckets with an integer
+    ``timestamp.epoch_ms`` and, where present, a ``dimensional_data`` list. Cheap enough to run
+    on every reply (one comprehension on the common path); everything else is looked at only
+    when a table is built, where odd items are skipped and noted instead of failing.
 
     Raises:
-        ReplyShapeError: not an object, no ``time_series`` list, a bucket without an epoch.
+        ReplyShapeError: not an object, no ``time_series`` list, a bucket without an epoch or
+            with a ``dimensional_data`` that is not a list.
     """
     if not isinstance(raw, Mapping):
         raise ReplyShapeError(f"the reply is a JSON {type(raw).__name__}, not an object")
     buckets = raw.get("time_series")
     if not isinstance(buckets, list):
         raise ReplyShapeError("the reply has no `time_series` list")
-    bucket_ms = [_bucket_ms(bucket, index) for index, bucket in enumerate(buckets)]
+    try:
+        epochs = [bucket[TIMESTAMP]["epoch_ms"] for bucket in buckets]
+        regular = all(type(epoch) is int for epoch in epochs) and (
+            not epochs or (min(epochs) >= 0 and max(epochs) < _MAX_EPOCH_MS)
+        )
+    except (KeyError, TypeError, IndexError):  # a bucket or timestamp of the wrong shape
+        regular = False
+    if not regular:  # the precise error, or integral floats converted
+        epochs = [_bucket_ms(bucket, index) for index, bucket in enumerate(buckets)]
+    for index, bucket in enumerate(buckets):
+        if type(bucket.get("dimensional_data", [])) is not list:
+            raise ReplyShapeError(f"time_series[{index}].dimensional_data is not a list")
+    return epochs
+
+
+def tidy_metrics(
+    raw: Mapping[str, Any],
+    *,
+    tag: str | None = None,
+    group_by: str | None = None,
+    bucket_ms: list[int] | None = None,
+) -> TidyTable:
+    """Flatten a metrics reply. ``tag``/``group_by`` come from the query when it is known;
+    ``bucket_ms`` is the reply's :func:`reply_outline` when the caller has it already.
+
+    Raises:
+        ReplyShapeError: as :func:`reply_outline`.
+    """
+    if bucket_ms is None:
+        bucket_ms = reply_outline(raw)
+    buckets = raw["time_series"]
     grouped = bool(tag or group_by) or any("dimensional_data" in b for b in buckets)
     notes = _Notes()
     if grouped:
         rows: list[Any] = []
         row_ms: list[int] = []
-        for index, (bucket, epoch) in enumerate(zip(buckets, bucket_ms, strict=True)):
+        for bucket, epoch in zip(buckets, bucket_ms, strict=True):
             data = bucket.get("dimensional_data", [])  # the newest real-time bucket may have none
-            if not isinstance(data, list):
-                raise ReplyShapeError(f"time_series[{index}].dimensional_data is not a list")
             rows.extend(data)
             row_ms.extend([epoch] * len(data))
         dimension = _dimension_name(rows, raw, tag, group_by)
