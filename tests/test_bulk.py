@@ -192,7 +192,7 @@ def test_rate_limit_keeps_every_window_within_its_budget() -> None:
         sent.append(timer.now)
         return emulator.transport().handle_request(request)
 
-    budget = RateLimiter(historical=RateLimit(5, 60.0), per_ip=None)
+    budget = RateLimiter(historical=RateLimit(5, 60.0), per_ip=None, margin=0.0)
     with emulator.client(
         transport=httpx2.MockTransport(record), rate_limit=budget, max_concurrency=1
     ) as api:
@@ -300,7 +300,7 @@ def test_a_failed_window_names_itself_in_the_query_error(
 
 
 def test_metadata_and_metrics_requests_draw_on_their_budgets(emulator: Emulator) -> None:
-    budget = RateLimiter(historical=RateLimit(1, 60.0), per_ip=RateLimit(2, 60.0))
+    budget = RateLimiter(historical=RateLimit(1, 60.0), per_ip=RateLimit(2, 60.0), margin=0.0)
     timer = FakeTimer()
     with emulator.client(rate_limit=budget) as api:
         api._monotonic, api._sleep = timer.monotonic, timer.sleep

@@ -128,7 +128,7 @@ async def test_async_rate_limit_keeps_every_window_within_its_budget() -> None:
         sent.append(timer.now)
         return await inner.handle_async_request(request)
 
-    budget = RateLimiter(historical=RateLimit(5, 60.0), per_ip=None)
+    budget = RateLimiter(historical=RateLimit(5, 60.0), per_ip=None, margin=0.0)
     async with emulator.async_client(
         transport=httpx2.MockTransport(record), rate_limit=budget, max_concurrency=4
     ) as api:
@@ -142,7 +142,7 @@ async def test_async_rate_limit_keeps_every_window_within_its_budget() -> None:
 
 async def test_async_retries_wait_for_the_rate_limit_again(emulator: Emulator) -> None:
     timer = FakeTimer()
-    budget = RateLimiter(historical=RateLimit(1, 60.0), per_ip=None)
+    budget = RateLimiter(historical=RateLimit(1, 60.0), per_ip=None, margin=0.0)
     policy = RetryPolicy(max_retries=1, backoff_base=0.5, jitter=0.0)
     async with emulator.async_client(rate_limit=budget, retry=policy) as api:
         api._monotonic, api._sleep = timer.monotonic, timer.sleep

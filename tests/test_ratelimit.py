@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pyconviva._exceptions import ConfigurationError, QueryError
 from pyconviva._ratelimit import (
+    ARRIVAL_MARGIN,
     AsyncRateLimiter,
     RateLimiter,
     SyncRateLimiter,
@@ -157,7 +158,10 @@ def test_a_request_waits_only_while_the_budget_is_spent(capacity: int, gaps: lis
 
 def test_request_draws_from_its_root_and_the_per_ip_budget() -> None:
     limiter = RateLimiter(
-        historical=RateLimit(5, 60.0), real_time=RateLimit(5, 60.0), per_ip=RateLimit(8, 60.0)
+        historical=RateLimit(5, 60.0),
+        real_time=RateLimit(5, 60.0),
+        per_ip=RateLimit(8, 60.0),
+        margin=0.0,
     )
     waits = [limiter.reserve(HISTORICAL, 1, now=0.0) for _ in range(5)]
     waits += [limiter.reserve(REAL_TIME, 1, now=0.0) for _ in range(3)]
@@ -167,13 +171,13 @@ def test_request_draws_from_its_root_and_the_per_ip_budget() -> None:
 
 
 def test_metadata_requests_draw_on_the_per_ip_budget_only() -> None:
-    limiter = RateLimiter(historical=RateLimit(1, 60.0), per_ip=RateLimit(3, 60.0))
+    limiter = RateLimiter(historical=RateLimit(1, 60.0), per_ip=RateLimit(3, 60.0), margin=0.0)
     assert limiter.reserve(HISTORICAL, 1, now=0.0) == 0.0
     assert [limiter.reserve(None, 1, now=0.0) for _ in range(3)] == pytest.approx([0, 0, 60])
 
 
 def test_roots_have_separate_account_budgets() -> None:
-    limiter = RateLimiter(historical=RateLimit(2, 60.0), real_time=RateLimit(2, 60.0))
+    limiter = RateLimiter(historical=RateLimit(2, 60.0), real_time=RateLimit(2, 60.0), margin=0.0)
     assert [limiter.reserve(HISTORICAL, 1, now=0.0) for _ in range(2)] == [0.0, 0.0]
     assert limiter.reserve(REAL_TIME, 2, now=0.0) == 0.0
     assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(60.0)
@@ -182,7 +186,8 @@ def test_roots_have_separate_account_budgets() -> None:
 def test_published_budgets_allow_a_burst_of_400_historical_requests() -> None:
     limiter = RateLimiter()
     assert all(limiter.reserve(HISTORICAL, 1, now=0.0) == 0.0 for _ in range(400))
-    assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(60.0)
+    # the 401st waits out the window plus the default arrival margin
+    assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(60.0 + ARRIVAL_MARGIN)
     assert limiter.reserve(REAL_TIME, 1, now=0.0) == 0.0
 
 
@@ -191,7 +196,8 @@ def test_filter_values_are_charged_per_value() -> None:
     cost = request_cost([("metric", "plays"), ("isp", "A"), ("isp", "B"), ("tag_app", "1")])
     assert cost == 3
     assert all(limiter.reserve(HISTORICAL, cost, now=0.0) == 0.0 for _ in range(133))
-    assert limiter.reserve(HISTORICAL, cost, now=0.0) == pytest.approx(60.0)  # 399 + 3 > 400
+    # 399 + 3 > 400: wait out the window (plus the default arrival margin)
+    assert limiter.reserve(HISTORICAL, cost, now=0.0) == pytest.approx(60.0 + ARRIVAL_MARGIN)
 
 
 def test_unfiltered_request_costs_one() -> None:
@@ -201,7 +207,7 @@ def test_unfiltered_request_costs_one() -> None:
 
 
 def test_scale_shrinks_every_budget() -> None:
-    limiter = RateLimiter(scale=0.25)
+    limiter = RateLimiter(scale=0.25, margin=0.0)
     assert all(limiter.reserve(HISTORICAL, 1, now=0.0) == 0.0 for _ in range(100))
     assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(60.0)
 
@@ -212,7 +218,7 @@ def test_disabled_limiter_never_waits() -> None:
 
 
 def test_request_costlier_than_a_whole_budget_is_a_query_error() -> None:
-    limiter = RateLimiter(historical=RateLimit(10, 60.0))
+    limiter = RateLimiter(historical=RateLimit(10, 60.0), margin=0.0)
     with pytest.raises(QueryError, match="11 filter values") as caught:
         limiter.reserve(HISTORICAL, 11, now=0.0)
     assert caught.value.argument == "filter_by"
@@ -221,13 +227,13 @@ def test_request_costlier_than_a_whole_budget_is_a_query_error() -> None:
 @pytest.mark.parametrize("scale", [0.0, -1.0, 0.001])
 def test_unusable_scale_is_a_configuration_error(scale: float) -> None:
     with pytest.raises(ConfigurationError, match="scale"):
-        RateLimiter(scale=scale)
+        RateLimiter(scale=scale, margin=0.0)
 
 
 def test_limiters_do_not_share_budgets() -> None:
     first, second = (
-        RateLimiter(historical=RateLimit(1, 60.0)),
-        RateLimiter(historical=RateLimit(1, 60.0)),
+        RateLimiter(historical=RateLimit(1, 60.0), margin=0.0),
+        RateLimiter(historical=RateLimit(1, 60.0), margin=0.0),
     )
     assert first.reserve(HISTORICAL, 1, now=0.0) == 0.0
     assert second.reserve(HISTORICAL, 1, now=0.0) == 0.0
@@ -236,7 +242,7 @@ def test_limiters_do_not_share_budgets() -> None:
 def test_sync_waiter_sleeps_the_reserved_time() -> None:
     clock = FakeClock()
     waiter = SyncRateLimiter(
-        RateLimiter(historical=RateLimit(2, 10.0)), clock=clock, sleep=clock.sleep
+        RateLimiter(historical=RateLimit(2, 10.0), margin=0.0), clock=clock, sleep=clock.sleep
     )
     assert [waiter.acquire(HISTORICAL) for _ in range(5)] == pytest.approx(
         [0.0, 0.0, 10.0, 0.0, 10.0]
@@ -248,7 +254,7 @@ def test_sync_waiter_sleeps_the_reserved_time() -> None:
 async def test_async_waiter_awaits_the_reserved_time() -> None:
     clock = FakeClock()
     waiter = AsyncRateLimiter(
-        RateLimiter(historical=RateLimit(3, 30.0)), clock=clock, sleep=clock.async_sleep
+        RateLimiter(historical=RateLimit(3, 30.0), margin=0.0), clock=clock, sleep=clock.async_sleep
     )
     waits = [await waiter.acquire(HISTORICAL, 1) for _ in range(4)]
     assert waits == pytest.approx([0.0, 0.0, 0.0, 30.0])
@@ -256,14 +262,14 @@ async def test_async_waiter_awaits_the_reserved_time() -> None:
 
 
 async def test_concurrent_tasks_share_the_budget_fairly() -> None:
-    limiter = RateLimiter(historical=RateLimit(4, 8.0))
+    limiter = RateLimiter(historical=RateLimit(4, 8.0), margin=0.0)
     waiter = AsyncRateLimiter(limiter, clock=lambda: 0.0, sleep=lambda s: asyncio.sleep(0))
     waits = await asyncio.gather(*(waiter.acquire(HISTORICAL) for _ in range(10)))
     assert sorted(waits) == pytest.approx([0.0] * 4 + [8.0] * 4 + [16.0] * 2)
 
 
 def test_threads_never_overbook_the_budget() -> None:
-    limiter = RateLimiter(historical=RateLimit(50, 60.0), per_ip=None)
+    limiter = RateLimiter(historical=RateLimit(50, 60.0), per_ip=None, margin=0.0)
     waits: list[float] = []
     lock = threading.Lock()
 
@@ -282,7 +288,7 @@ def test_threads_never_overbook_the_budget() -> None:
 
 
 def test_repr_shows_budgets() -> None:
-    text = repr(RateLimiter(per_ip=None))
+    text = repr(RateLimiter(per_ip=None, margin=0.0))
     assert "capacity=400" in text
     assert "capacity=500" in text
 
@@ -304,7 +310,9 @@ def test_mixed_roots_keep_every_budget_in_every_window(
 ) -> None:
     limits = {HISTORICAL: RateLimit(6, 10.0), REAL_TIME: RateLimit(5, 10.0)}
     per_ip = RateLimit(8, 20.0)
-    limiter = RateLimiter(historical=limits[HISTORICAL], real_time=limits[REAL_TIME], per_ip=per_ip)
+    limiter = RateLimiter(
+        historical=limits[HISTORICAL], real_time=limits[REAL_TIME], per_ip=per_ip, margin=0.0
+    )
     now = 0.0
     grants: dict[Root, list[tuple[float, float]]] = {HISTORICAL: [], REAL_TIME: []}
     for gap, root, cost in arrivals:

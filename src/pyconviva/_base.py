@@ -47,7 +47,7 @@ from pyconviva._exceptions import (
     status_error_class,
 )
 from pyconviva._query import MetricsQuery
-from pyconviva._ratelimit import ARRIVAL_MARGIN, RateLimiter
+from pyconviva._ratelimit import RateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import (
     RetryPolicy,
@@ -344,12 +344,12 @@ def _utc_now() -> datetime:
 
 
 def _rate_limiter(rate_limit: object) -> RateLimiter:
-    """``True``: the published budgets (with the arrival margin); ``False``: none; a
-    ``RateLimiter``: used as is (shared)."""
+    """``True``: the published budgets; ``False``: none; a ``RateLimiter``: used as is
+    (shared)."""
     if isinstance(rate_limit, RateLimiter):
         return rate_limit
     if rate_limit is True:
-        return RateLimiter(margin=ARRIVAL_MARGIN)
+        return RateLimiter()
     if rate_limit is False:
         return RateLimiter.disabled()
     raise ConfigurationError(

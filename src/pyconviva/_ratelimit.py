@@ -144,8 +144,8 @@ class RateLimiter:
         per_ip: the per-IP budget shared by both roots; ``None`` leaves it unlimited.
         scale: multiplies every budget, e.g. ``0.5`` to leave half for other jobs on the account.
         margin: seconds each token is held back beyond its window, so that requests booked one
-            window apart also *arrive* one window apart (see :data:`ARRIVAL_MARGIN`, what the
-            clients use for ``rate_limit=True``); 0 keeps the windows exact.
+            window apart also *arrive* one window apart (default :data:`ARRIVAL_MARGIN`);
+            0 keeps the windows exact.
 
     Thread-safe: ``reserve`` holds a lock only while booking. One per client, never global;
     clients given the same instance share its budgets.
@@ -158,7 +158,7 @@ class RateLimiter:
         real_time: RateLimit | None = REAL_TIME_RATE,
         per_ip: RateLimit | None = PER_IP_RATE,
         scale: float = 1.0,
-        margin: float = 0.0,
+        margin: float = ARRIVAL_MARGIN,
     ) -> None:
         if not scale > 0:
             raise ConfigurationError(f"rate limit scale must be above 0, got {scale!r}")
