@@ -46,11 +46,13 @@ from soak_report import (  # noqa: E402
     export_days,
     faults_by_kind,
     files,
+    is_retry,
     run_batch,
     run_export,
     soak_emulator,
     soak_specs,
     target,
+    warnings_logged,
 )
 
 pytestmark = pytest.mark.soak
@@ -193,7 +195,8 @@ def test_an_export_of_120_units_under_faults_writes_the_fault_free_files_byte_fo
     clean_emulator = soak_emulator(faulted=False)
     clean, _ = run_export(clean_emulator, tmp_path / "clean", days)
     emulator = soak_emulator(faulted=True)
-    summary, _ = run_export(emulator, tmp_path / "faulted", days)
+    with warnings_logged() as warnings:
+        summary, _ = run_export(emulator, tmp_path / "faulted", days)
 
     assert not clean.errors
     assert not summary.errors
@@ -203,6 +206,8 @@ def test_an_export_of_120_units_under_faults_writes_the_fault_free_files_byte_fo
     faults = sum(entry.fault is not None for entry in requests)
     assert len(requests) == len(clean_emulator.requests()) + faults
     assert faults >= 0.25 * len(requests)
+    assert len(warnings) == faults  # one retry logged per fault, nothing else
+    assert all(is_retry(record) for record in warnings)
     assert {entry.fault for entry in requests} >= {
         "status",
         "rate_limit_storm",
