@@ -561,3 +561,16 @@ def test_faults_on_a_real_socket_are_retried(
         emulator.add_faults(fault)
         assert dict(api.get_kpis()) == dict(clean)
     assert timer.sleeps == [0.5]
+
+
+def test_a_final_404_after_a_retried_fault_does_not_claim_retries_ran_out(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    handler, seen = scripted(
+        error(503, {"message": "Service Unavailable"}), error(404, {"message": "unknown metric"})
+    )
+    api = make_api(handler)
+    with pytest.raises(NotFoundError) as caught:
+        api.get_historical_data("attempts")
+    assert len(seen) == 2
+    assert "Gave up" not in str(caught.value)

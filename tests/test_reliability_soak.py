@@ -88,8 +88,8 @@ def by_target(requests: tuple[LoggedRequest, ...]) -> dict[Target, list[LoggedRe
 
 
 def test_the_soak_mix_holds_every_fault_kind_the_issue_names() -> None:
-    # DEFAULT_RANDOM_MIX (Emulator(fault_rate=...)) has no 500, no bare 502, no 429 with
-    # Retry-After and no slow reply, so the soak names its own mix.
+    # DEFAULT_RANDOM_MIX (Emulator(fault_rate=...)) covers the same kinds; the soak names its own
+    # mix for a Retry-After (2.5 s) that no backoff wait can equal, which tells the 429s apart.
     kinds = {
         (type(f).__name__, getattr(f, "status", None), getattr(f, "retry_after", None)) for f in MIX
     }

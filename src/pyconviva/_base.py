@@ -294,7 +294,9 @@ class Attempts:
             delay = self._retry_delay(f"HTTP {status}", retry_after)
             if delay is not None:
                 return delay
-        note = self._give_up_note()
+            note = self._give_up_note()
+        else:  # an answer about the request, not a transient fault: nothing was given up
+            note = None
         raise status_error(response, self._prepared.description, self._credentials, note=note)
 
     def after_failure(self, exc: httpx2.RequestError) -> float:

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyconviva.emulator import (
+    DEFAULT_RANDOM_MIX,
     DropConnection,
     Emulator,
     NonJSONBody,
@@ -211,12 +212,22 @@ def test_random_faults_are_reproducible_for_a_seed(
         "status",
         "rate_limit_storm",
         "drop",
+        "slow",
         "truncate",
         "non_json",
     }
     emulator.reset()
     emulator.set_random_faults(0.3, seed=43)
     assert fault_kinds(emulator, client, 60) != first
+
+
+def test_the_default_mix_covers_every_transient_fault_a_client_must_survive() -> None:
+    kinds = {fault.kind for fault in DEFAULT_RANDOM_MIX}
+    assert kinds == {"status", "rate_limit_storm", "drop", "slow", "truncate", "non_json"}
+    statuses = {f.status for f in DEFAULT_RANDOM_MIX if isinstance(f, StatusFault)}
+    assert statuses == {500, 502, 503}
+    storms = [f for f in DEFAULT_RANDOM_MIX if isinstance(f, RateLimitStorm)]
+    assert {f.retry_after is None for f in storms} == {True, False}
 
 
 def test_random_faults_draw_from_the_given_kinds(emulator: Emulator, client: httpx2.Client) -> None:

@@ -229,10 +229,17 @@ _KINDS: dict[str, type[Fault]] = {
     for cls in (StatusFault, RateLimitStorm, DropConnection, TruncateBody, NonJSONBody, SlowReply)
 }
 
+# Every kind of transient fault a client must ride out: server errors, 429 with and without
+# Retry-After, a dropped connection, a reply past the client's default 30 s timeout, a cut body
+# and an HTML gateway page.
 DEFAULT_RANDOM_MIX: tuple[Fault, ...] = (
+    StatusFault(status=500),
+    StatusFault(status=502),
     StatusFault(status=503),
     RateLimitStorm(times=1),
+    RateLimitStorm(times=1, retry_after=1),
     DropConnection(),
+    SlowReply(delay=60),
     TruncateBody(),
     NonJSONBody(status=502),
 )
