@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -1088,6 +1087,7 @@ def emulator(
     server.
     """
     from pyconviva.emulator import Emulator
+    from pyconviva.emulator._foreground import serve_in_foreground
 
     with _errors_reported(debug):
         try:
@@ -1103,13 +1103,5 @@ def emulator(
             )
         except ValueError as error:  # a setting out of range, e.g. a negative latency
             raise click.UsageError(str(error)) from None
-        with server.serve("127.0.0.1", port) as url:
-            click.echo(f"pyconviva emulator listening on {url} (Ctrl-C stops it)")
-            click.echo(f"  export CONVIVA_BASE_URL={url}")
-            # The emulator's own demo credentials, published in the README: not a secret.
-            click.echo(f"  export CONVIVA_CLIENT_ID={server.client_id}")
-            click.echo(f"  export CONVIVA_CLIENT_KEY={server.client_key}")
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                click.echo("emulator stopped", err=True)
+        serve_in_foreground(server, write=click.echo, port=port)
+        click.echo("emulator stopped", err=True)

@@ -74,5 +74,5 @@ def test_module_prints_no_custom_key_when_serving() -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
-    assert "CONVIVA_CLIENT_KEY=(the --client-key you gave)" in printed
+    assert "CONVIVA_CLIENT_KEY=(the key you gave)" in printed
     assert "s3cret" not in printed

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -16,8 +15,7 @@ from pyconviva._exceptions import ConfigurationError
 from pyconviva._rules import parse_instant
 from pyconviva.emulator import Emulator
 from pyconviva.emulator._controls import rate_scale
-
-_DEMO_KEY = "demo-client-key"
+from pyconviva.emulator._foreground import DEMO_CLIENT_ID, DEMO_CLIENT_KEY, serve_in_foreground
 
 
 def _instant(text: str) -> datetime:
@@ -48,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--now", type=_instant, help="fixed clock, ISO 8601 (default: real time)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each reply")
     parser.add_argument(
+        "--jitter", type=float, default=0.0, help="vary the latency by this fraction, e.g. 0.2"
+    )
+    parser.add_argument(
         "--rate-limit",
         type=_rate_limit,
         default=None,
@@ -59,8 +60,18 @@ def _parser() -> argparse.ArgumentParser:
         default=0.0,
         help="fault this fraction of requests at random, reproducibly from the seed (soak tests)",
     )
-    parser.add_argument("--client-id", default="demo-client-id")
-    parser.add_argument("--client-key", default=_DEMO_KEY)
+    parser.add_argument(
+        "--strict-real-time",
+        action="store_true",
+        help="serve only the real-time alert metrics (plus plays, ended plays) in real time",
+    )
+    parser.add_argument(
+        "--legacy-default-range",
+        action="store_true",
+        help="read a historical request without a range as days=1 (pre-2024 behaviour)",
+    )
+    parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
+    parser.add_argument("--client-key", default=DEMO_CLIENT_KEY)
     parser.add_argument(
         "--allow-remote",
         action="store_true",
@@ -75,32 +86,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         now=args.now,
         latency=args.latency,
+        jitter=args.jitter,
         rate_limit=args.rate_limit or False,
         fault_rate=args.fault_rate,
+        strict_real_time=args.strict_real_time,
+        legacy_default_range=args.legacy_default_range,
         client_id=args.client_id,
         client_key=args.client_key,
     )
-    key = args.client_key if args.client_key == _DEMO_KEY else "(the --client-key you gave)"
     try:
-        with emulator.serve(args.host, args.port, allow_remote=args.allow_remote) as url:
-            sys.stdout.write(
-                f"pyconviva emulator serving on {url}\n"
-                f"CONVIVA_BASE_URL={url}\n"
-                f"CONVIVA_CLIENT_ID={args.client_id}\n"
-                f"CONVIVA_CLIENT_KEY={key}\n"
-                "Press Ctrl-C to stop.\n"
-            )
-            sys.stdout.flush()
-            threading.Event().wait()
+        serve_in_foreground(
+            emulator, write=_print, host=args.host, port=args.port, allow_remote=args.allow_remote
+        )
     except ConfigurationError as exc:
         sys.stderr.write(f"error: {exc} (on the command line: --allow-remote)\n")
         return 2
     except OSError as exc:
         sys.stderr.write(f"error: cannot serve on {args.host}:{args.port}: {exc}\n")
         return 2
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how the foreground server is meant to stop
     return 0
+
+
+def _print(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
