@@ -574,3 +574,20 @@ def test_a_final_404_after_a_retried_fault_does_not_claim_retries_ran_out(
         api.get_historical_data("attempts")
     assert len(seen) == 2
     assert "Gave up" not in str(caught.value)
+
+
+def test_an_html_error_page_is_summarised_by_its_title(
+    make_api: Callable[..., ConvivaAPI],
+) -> None:
+    page = b"<!DOCTYPE html><html><head><title>502 Bad Gateway &amp; co</title></head><body>" + (
+        b"<p>nginx</p>" * 50
+    )
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(502, content=page, headers={"content-type": "text/html"})
+
+    api = make_api(handler, retry=RetryPolicy(max_retries=0))
+    with pytest.raises(ServerError) as caught:
+        api.get_kpis()
+    assert caught.value.message == "502 Bad Gateway & co (an HTML page, not the API's JSON)"
+    assert "<" not in str(caught.value)

@@ -14,6 +14,7 @@ The send path is a seam for the bulk layer: ``_prepare`` / ``_prepare_metrics`` 
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import random
@@ -154,6 +155,9 @@ def _json_object(content: bytes) -> Mapping[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE)
+
+
 def _server_message(response: httpx2.Response, body: Mapping[str, Any] | None) -> str:
     if body is not None:
         for field in ("message", "name"):
@@ -161,6 +165,9 @@ def _server_message(response: httpx2.Response, body: Mapping[str, Any] | None) -
             if isinstance(value, str) and value.strip():
                 return value.strip()
     text = re.sub(r"\s+", " ", response.content.decode("utf-8", errors="replace")).strip()
+    title = _HTML_TITLE.search(text)
+    if title and title.group(1).strip():  # a gateway's HTML error page: its title says it
+        text = f"{html.unescape(title.group(1).strip())} (an HTML page, not the API's JSON)"
     if len(text) > _SNIPPET_CHARS:
         text = text[:_SNIPPET_CHARS] + "…"
     return text or response.reason_phrase or "no message"
