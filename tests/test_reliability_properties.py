@@ -39,7 +39,7 @@ from pyconviva._rules import (
     to_snake,
 )
 from pyconviva.emulator import Emulator
-from pyconviva.emulator._data import CUSTOM_TAGS, KPIS, SAVED_FILTERS
+from pyconviva.emulator._population import CUSTOM_TAGS, KPIS, SAVED_FILTERS
 
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
 EXAMPLES = 600

@@ -28,18 +28,20 @@ from pyconviva import _rules
 from pyconviva._catalog import DIMENSIONS, METRIC_GROUPS, METRICS, MetricInfo
 from pyconviva._rules import HISTORICAL, REAL_TIME
 from pyconviva.emulator._data import (
-    CUSTOM_TAGS,
     HISTORICAL_LAG,
-    KPIS,
-    POPULATION,
     REAL_TIME_LAG,
     RECIPES,
-    SAVED_FILTERS,
     DataModel,
     Number,
-    Segment,
     counters_for,
     evaluate,
+)
+from pyconviva.emulator._population import (
+    CUSTOM_TAGS,
+    KPIS,
+    POPULATION,
+    SAVED_FILTERS,
+    Segment,
     matches,
 )
 from pyconviva.emulator._routes import CUSTOM_SELECTION, DataQuery

@@ -32,7 +32,7 @@ from pyconviva._catalog import (
     suggest_metrics,
 )
 from pyconviva._rules import HISTORICAL, REAL_TIME, Granularity, Root
-from pyconviva.emulator._data import CUSTOM_TAGS, KPIS, SAVED_FILTERS
+from pyconviva.emulator._population import CUSTOM_TAGS, KPIS, SAVED_FILTERS
 
 __all__ = [
     "CUSTOM_SELECTION",
