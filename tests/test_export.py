@@ -143,6 +143,7 @@ def test_export_writes_one_readable_file_per_query_and_day(
         "value",
         "date",
     ]
+    assert summary.rows == table.num_rows
     assert str(table.schema.field("timestamp").type) == "timestamp[ms, tz=UTC]"
     frame = table.to_pandas()
     one_day = frame[(frame["date"] == "2025-05-21") & (frame["dimension"] == "isp")]

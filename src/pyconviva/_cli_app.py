@@ -52,7 +52,6 @@ from pyconviva._exceptions import (
     ServerError,
     UnexpectedResponseError,
 )
-from pyconviva._optional import require
 from pyconviva._rules import (
     format_instant,
     parse_instant,
@@ -850,14 +849,12 @@ _ERRORS_SHOWN = 5  # a network outage fails every unit alike: a few lines say it
 
 def _report_export(summary: ExportSummary) -> None:
     """The summary line on stdout; failed units on stderr and the first one's exit code."""
-    written = [summary.directory / path for path in summary.written]
-    rows = _parquet_rows(written)
     files = sum(1 for _ in summary.directory.rglob("*.parquet"))
     for path, error in list(summary.errors.items())[:_ERRORS_SHOWN]:
         click.echo(f"Error: {path}: {_one_line(error, debug=False)}", err=True)
     if len(summary.errors) > _ERRORS_SHOWN:
         click.echo(f"Error: ... and {len(summary.errors) - _ERRORS_SHOWN} more", err=True)
-    click.echo(export_summary_line(summary, rows=rows, files=files))
+    click.echo(export_summary_line(summary, files=files))
     if summary.errors:
         click.echo(
             "pyconviva: what succeeded is saved; run the same command again to fetch only the "
@@ -867,18 +864,11 @@ def _report_export(summary: ExportSummary) -> None:
         raise click.exceptions.Exit(exit_code_for(next(iter(summary.errors.values()))))
 
 
-def _parquet_rows(paths: Sequence[Path]) -> int:
-    if not paths:
-        return 0
-    parquet = require("pyarrow.parquet", feature="pyconviva export")
-    return sum(int(parquet.read_metadata(path).num_rows) for path in paths)
-
-
-def export_summary_line(summary: ExportSummary, *, rows: int, files: int) -> str:
+def export_summary_line(summary: ExportSummary, *, files: int) -> str:
     """One line: what this run wrote, skipped and failed, and the dataset it left."""
     return (
         f"Exported {format_instant(summary.start)} to {format_instant(summary.end)} into "
-        f"{summary.directory}: {len(summary.written)} units written ({rows:,} rows), "
+        f"{summary.directory}: {len(summary.written)} units written ({summary.rows:,} rows), "
         f"{summary.skipped} skipped (already exported), {len(summary.errors)} failed; "
         f"{files} files in the dataset"
     )

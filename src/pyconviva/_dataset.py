@@ -99,6 +99,7 @@ class ExportSummary:
         directory: the dataset directory.
         start, end: the range this run covered (UTC).
         written: the files written by this run (relative paths, in unit order).
+        rows: the rows in the files written by this run.
         skipped: units already in the manifest, not fetched again.
         errors: the error of each unit that failed, by its relative path; a rerun retries them.
     """
@@ -107,6 +108,7 @@ class ExportSummary:
     start: datetime
     end: datetime
     written: tuple[str, ...] = ()
+    rows: int = 0
     skipped: int = 0
     errors: Mapping[str, ConvivaError] = field(default_factory=dict)
 
@@ -381,7 +383,7 @@ def export_dataset(
 
     written: list[str] = []
     errors: dict[str, ConvivaError] = {}
-    done = 0
+    done = rows_written = 0
     # Chunks of a few batches' worth: files land (and are recorded) while the export runs.
     for chunk in _chunks(todo, 4 * api.max_concurrency):
         batch = api.get_many([_spec(unit, granularity) for unit in chunk])
@@ -398,6 +400,7 @@ def export_dataset(
                 "notes": list(outcome.notes),
             }
             written.append(unit.path)
+            rows_written += rows
         _save(manifest, folder / MANIFEST_NAME)
         for _ in chunk:
             done += 1
@@ -408,6 +411,7 @@ def export_dataset(
         start=range_start,
         end=range_end,
         written=tuple(written),
+        rows=rows_written,
         skipped=len(units) - len(todo),
         errors=errors,
     )
