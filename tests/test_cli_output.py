@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from pyconviva._cli_output import (
-    atomic_path,
     choose_format,
     csv_text,
     json_text,
     jsonl_text,
     rows_to_parquet,
 )
+from pyconviva._files import atomic_path
 
 ROWS: list[dict[str, Any]] = [
     {"time": datetime(2025, 1, 1, tzinfo=timezone.utc), "isp": "Optus", "count": 3, "ok": True},

@@ -27,6 +27,7 @@ from pyconviva._dataset import (
     export_queries,
 )
 from pyconviva._exceptions import PermissionDeniedError, QueryError
+from pyconviva._files import PARTIAL_MARK
 from pyconviva.emulator import Emulator, StatusFault
 
 NOW = datetime(2025, 6, 1, 12, 17, 43, tzinfo=timezone.utc)
@@ -288,7 +289,7 @@ def test_an_export_killed_mid_run_resumes_to_exactly_the_uninterrupted_dataset(
     assert 0 < len(recorded) < total_units
     # A kill during a write leaves at most hidden temporary files, never a partial data file.
     partial = dataset_files(killed)
-    assert all(partial[p] == dataset_files(whole)[p] for p in partial if not p.endswith(".tmp"))
+    assert all(partial[p] == dataset_files(whole)[p] for p in partial if PARTIAL_MARK not in p)
 
     run_export(killed, latency=0.0)
 
@@ -323,3 +324,22 @@ def test_since_last_with_daily_buckets_stops_at_the_last_midnight(
     )  # fmt: skip
     assert summary.end == datetime(2025, 6, 1, tzinfo=UTC)  # not NOW's 12:00: a whole day only
     assert not summary.errors
+
+
+def test_temporary_files_left_by_a_killed_run_are_removed_by_the_next(
+    api: ConvivaAPI, tmp_path: Path
+) -> None:
+    day = tmp_path / "date=2025-05-20"
+    day.mkdir()
+    left = [
+        tmp_path / f".{MANIFEST_NAME}.x1{PARTIAL_MARK}.json",
+        day / f".attempts__all.parquet.x2{PARTIAL_MARK}.parquet",
+    ]
+    for path in left:
+        path.write_bytes(b"half a file")
+    export_dataset(
+        api, metrics="attempts", group_bys=[None], start=START, end=START + timedelta(days=1),
+        directory=tmp_path,
+    )  # fmt: skip
+    assert not any(path.exists() for path in left)
+    assert sorted(dataset_files(tmp_path)) == ["date=2025-05-20/attempts__all.parquet"]

@@ -31,7 +31,6 @@ from pyconviva._cli_config import config_path, resolve_profile
 from pyconviva._cli_output import (
     FORMATS,
     Tabular,
-    atomic_path,
     choose_format,
     csv_text,
     json_text,
@@ -52,6 +51,7 @@ from pyconviva._exceptions import (
     ServerError,
     UnexpectedResponseError,
 )
+from pyconviva._files import atomic_path
 from pyconviva._rules import (
     format_instant,
     parse_instant,

@@ -5,13 +5,10 @@ Everything here returns text or writes files; the command module decides where t
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,7 +22,6 @@ from pyconviva._rules import format_instant
 __all__ = [
     "FORMATS",
     "Tabular",
-    "atomic_path",
     "choose_format",
     "csv_text",
     "json_text",
@@ -151,35 +147,3 @@ def rows_to_parquet(rows: Sequence[Row], path: Path) -> None:
     arrow = require("pyarrow", feature="Parquet output")
     parquet = require("pyarrow.parquet", feature="Parquet output")
     parquet.write_table(arrow.Table.from_pylist([dict(row) for row in rows]), path)
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target`` that becomes ``target`` only when the block succeeds.
-
-    On any exception, Ctrl-C included, the temporary file is removed and ``target`` is left as it
-    was, so a cron job never finds half a file.
-    """
-    directory = target.parent if str(target.parent) else Path()
-    # The suffix is kept last: writers such as matplotlib pick the file type from it.
-    handle, name = tempfile.mkstemp(
-        dir=directory, prefix=f".{target.name}.", suffix=f".partial{target.suffix}"
-    )
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        _chmod_as_new_file(temporary)
-        temporary.replace(target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _chmod_as_new_file(path: Path) -> None:
-    # mkstemp creates 0600; a finished export gets the mode any new file would (umask applied).
-    if os.name != "posix":
-        return
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyconviva._bulk import GroupBy, QuerySpec, plan_batch
 from pyconviva._exceptions import ConvivaError, QueryError
+from pyconviva._files import atomic_path, remove_partials
 from pyconviva._optional import require
 from pyconviva._query import to_instant
 from pyconviva._results import MetricsResult
@@ -279,15 +280,6 @@ class Manifest:
 # --- I/O -----------------------------------------------------------------------------------------
 
 
-def _replace_atomically(target: Path, write: Callable[[Path], object]) -> None:
-    """``write`` a hidden temporary file beside ``target``, flush it to disk, move it over."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    write(temporary)
-    with temporary.open("rb") as handle:
-        os.fsync(handle.fileno())
-    temporary.replace(target)  # atomic (os.replace)
-
-
 def _write_unit(directory: Path, unit: ExportUnit, result: MetricsResult) -> int:
     """Write the unit's file; returns its row count."""
     pyarrow = require("pyarrow", feature="export_dataset()")
@@ -305,19 +297,14 @@ def _write_unit(directory: Path, unit: ExportUnit, result: MetricsResult) -> int
     table = pyarrow.table(_rows(result), schema=schema)
     target = directory / unit.path
     target.parent.mkdir(parents=True, exist_ok=True)
-    _replace_atomically(target, lambda path: parquet.write_table(table, path))
+    with atomic_path(target) as temporary:
+        parquet.write_table(table, temporary)
     return int(table.num_rows)
 
 
 def _save(manifest: Manifest, path: Path) -> None:
-    _replace_atomically(path, lambda temporary: temporary.write_text(manifest.to_json(), "utf-8"))
-
-
-def _remove_leftovers(directory: Path) -> None:
-    """Temporary files of a run that was killed (never data: only renamed files are data)."""
-    for pattern in (".*.tmp", "date=*/.*.tmp"):
-        for leftover in directory.glob(pattern):
-            leftover.unlink(missing_ok=True)
+    with atomic_path(path) as temporary:
+        temporary.write_text(manifest.to_json(), "utf-8")
 
 
 def _chunks(units: Sequence[ExportUnit], size: int) -> Iterator[Sequence[ExportUnit]]:
@@ -376,7 +363,7 @@ def export_dataset(
     units = plan_units(queries, [r for r in ranges if r[0] < r[1]])
     todo = [unit for unit in units if unit.path not in manifest.units]
     folder.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(folder)
+    remove_partials(folder, "date=*")  # left by a run killed mid-write
     if (range_start, range_end) not in manifest.ranges and range_start < range_end:
         manifest.ranges.append((range_start, range_end))
         _save(manifest, folder / MANIFEST_NAME)
