@@ -7,7 +7,8 @@ from typing import Any
 import click
 import pytest
 
-from pyconviva._cli_app import EXIT_CODES, exit_code_for, metrics_call_arguments
+from pyconviva._cli_app import EXIT_CODES, exit_code_for
+from pyconviva._cli_arguments import metrics_call_arguments
 from pyconviva._exceptions import (
     APIConnectionError,
     APITimeoutError,

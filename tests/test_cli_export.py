@@ -13,7 +13,8 @@ import pyarrow.dataset
 import pytest
 from click.testing import CliRunner, Result
 
-from pyconviva._cli_app import app, export_call_arguments
+from pyconviva._cli_app import app
+from pyconviva._cli_arguments import export_call_arguments
 from pyconviva._dataset import export_dataset
 from pyconviva.emulator import Emulator, StatusFault
 

@@ -12,13 +12,12 @@ import contextlib
 import functools
 import io
 import logging
-import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,6 +26,7 @@ from click.shell_completion import CompletionItem
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
+from pyconviva._cli_arguments import export_call_arguments, metrics_call_arguments
 from pyconviva._cli_config import config_path, resolve_profile
 from pyconviva._cli_output import (
     FORMATS,
@@ -35,10 +35,11 @@ from pyconviva._cli_output import (
     csv_text,
     json_text,
     jsonl_text,
+    metadata_tabular,
+    metrics_tabular,
     rich_tables,
     rows_to_parquet,
 )
-from pyconviva._dataset import default_end
 from pyconviva._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -61,15 +62,13 @@ from pyconviva._version import __version__
 if TYPE_CHECKING:
     from pyconviva._client import ConvivaAPI
     from pyconviva._dataset import ExportSummary
-    from pyconviva._results import MetadataResult, MetricsResult
+    from pyconviva._results import MetadataResult
 
 __all__ = [
     "EXIT_CODES",
     "app",
     "exit_code_for",
-    "export_call_arguments",
     "export_summary_line",
-    "metrics_call_arguments",
 ]
 
 EXIT_CODES: Mapping[int, str] = {
@@ -400,170 +399,6 @@ def _progress(description: str) -> Iterator[ProgressCallback]:
             bar.update(task, completed=done, total=total)
 
         yield advance
-
-
-# ------------------------------------------------------------------------------ query mapping
-
-
-def metrics_call_arguments(
-    *,
-    metrics: Sequence[str],
-    group_by: str | None = None,
-    group_by_tag: str | None = None,
-    filters: Sequence[str] = (),
-    filter_tags: Sequence[str] = (),
-    filter_id: str | None = None,
-    last: int | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    granularity: str | None = None,
-    sort: str | None = None,
-    limit: int | None = None,
-    kpi_id: int | None = None,
-) -> dict[str, Any]:
-    """The keyword arguments of ``get_historical_data`` / ``get_real_time_data`` for the options.
-
-    Only the shape is translated here (``KEY=VALUE`` pairs, ``METRIC:asc``, start/end pairs);
-    what the values may be is the library's to judge, so both reject the same inputs alike.
-    ``last`` is ``--days`` (historical) or ``--minutes`` (real-time).
-    """
-    if group_by is not None and group_by_tag is not None:
-        raise click.UsageError("give --group-by or --group-by-tag, not both")
-    if last is not None and (start is not None or end is not None):
-        raise click.UsageError("give a length (--days/--minutes) or --start and --end, not both")
-    if (start is None) != (end is None):
-        raise click.UsageError("--start and --end go together: give both")
-    filter_by: dict[str, Any] = _pairs(filters, "--filter")
-    tags = _pairs(filter_tags, "--filter-tag")
-    if tags:
-        filter_by["custom-tag"] = tags
-    if filter_id is not None:
-        filter_by["filter_id"] = filter_id
-    arguments: dict[str, Any] = {"metrics": metrics[0] if len(metrics) == 1 else list(metrics)}
-    if group_by is not None:
-        arguments["group_by"] = group_by
-    if group_by_tag is not None:
-        arguments["group_by"] = {"custom-tag": group_by_tag}
-    if filter_by:
-        arguments["filter_by"] = filter_by
-    if last is not None:
-        arguments["time_range"] = last
-    if start is not None and end is not None:
-        arguments["time_range"] = (start, end)
-    if sort is not None:
-        metric, _, order = sort.partition(":")
-        arguments["sort_by"] = [metric, order] if order else metric
-    if granularity is not None:
-        arguments["granularity"] = granularity
-    if limit is not None:
-        arguments["limit"] = limit
-    if kpi_id is not None:
-        arguments["kpi_id"] = kpi_id
-    return arguments
-
-
-def _pairs(items: Sequence[str], option: str) -> dict[str, str | list[str]]:
-    """``KEY=VALUE`` items as a mapping; a key given more than once collects its values (OR)."""
-    values: dict[str, list[str]] = {}
-    for item in items:
-        key, equals, value = item.partition("=")
-        if not equals or not key.strip():
-            raise click.BadParameter(
-                f"{item!r} is not KEY=VALUE (a name, '=', then the value to keep)",
-                param_hint=f"'{option}'",
-            )
-        values.setdefault(key.strip(), []).append(value)
-    return {key: found[0] if len(found) == 1 else found for key, found in values.items()}
-
-
-def export_call_arguments(
-    *,
-    metrics: Sequence[str],
-    group_bys: Sequence[str] = (),
-    group_by_tags: Sequence[str] = (),
-    ungrouped: bool = False,
-    start: str | None = None,
-    end: str | None = None,
-    days: int | None = None,
-    since_last: bool = False,
-    granularity: str = "PT1H",
-    now: datetime,
-) -> dict[str, Any]:
-    """The keyword arguments of ``export_dataset`` (all but the client, directory and progress).
-
-    Each METRIC is one query (one file a day); ``a+b`` is one query of both metrics, as the
-    dataset's file names write it. The ungrouped totals are exported when asked for or when no
-    group-by is given. ``--days N`` is the N days up to ``now``'s last full hour (last midnight
-    for daily buckets), where ``--since-last`` also ends; with ``--since-last``, ``--days`` (or
-    ``--start``) only places the first run's start.
-    """
-    if days is not None and (start is not None or end is not None):
-        raise click.UsageError("give --days or --start/--end, not both")
-    if not since_last and days is None and start is None and end is None:
-        raise click.UsageError(
-            "give the range: --start and --end, --days N, or --since-last to continue an "
-            "earlier export"
-        )
-    if not since_last and (start is None) != (end is None):
-        raise click.UsageError("--start and --end go together: give both")
-    selections: list[str | list[str]] = [_metric_selection(metric) for metric in metrics]
-    groups: list[str | dict[str, str] | None] = []
-    if ungrouped or not (group_bys or group_by_tags):
-        groups.append(None)
-    groups.extend(group_bys)
-    groups.extend({"custom-tag": tag} for tag in group_by_tags)
-    arguments: dict[str, Any] = {
-        "metrics": selections,
-        "group_bys": groups,
-        "granularity": granularity,
-        "since_last": since_last,
-    }
-    if days is not None or (since_last and end is None):
-        last = default_end(now, granularity)
-        arguments["end"] = last
-        if days is not None:
-            arguments["start"] = last - timedelta(days=days)
-    if start is not None:
-        arguments["start"] = start
-    if end is not None:
-        arguments["end"] = end
-    return arguments
-
-
-def _metric_selection(argument: str) -> str | list[str]:
-    """``attempts`` -> ``"attempts"``; ``plays+bitrate`` -> ``["plays", "bitrate"]``."""
-    names = argument.split("+")
-    if not all(name.strip() for name in names):
-        raise click.BadParameter(
-            f"{argument!r} has an empty metric name; give METRIC or METRIC+METRIC+...",
-            param_hint="'METRIC...'",
-        )
-    return names[0] if len(names) == 1 else names
-
-
-def metrics_tabular(result: MetricsResult, *, wide: bool) -> Tabular:
-    """A metrics reply for the output formats: tidy records (long, or wide with ``--wide``)."""
-    title = result.query.describe() if result.query is not None else ""
-    totals = result.totals()
-    if not wide:
-        return Tabular(result.records(), result, result.to_parquet, title, totals)
-    frame = result.to_pandas(wide=True).reset_index()
-    rows = [
-        {str(name): _missing_as_none(value) for name, value in row.items()}
-        for row in frame.to_dict(orient="records")
-    ]
-    return Tabular(rows, result, lambda path: frame.to_parquet(path, index=False), title, totals)
-
-
-def _missing_as_none(value: Any) -> Any:
-    # A wide frame marks "no value in this bucket" as NaN; CSV and JSON show it as empty/null.
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def metadata_tabular(result: MetadataResult, title: str) -> Tabular:
-    return Tabular(
-        result.records(), result, lambda path: result.to_pandas().to_parquet(path), title
-    )
 
 
 # ----------------------------------------------------------------------------------- commands

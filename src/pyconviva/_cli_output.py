@@ -8,16 +8,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from pyconviva._optional import require
 from pyconviva._rules import format_instant
+
+if TYPE_CHECKING:
+    from pyconviva._results import MetadataResult, MetricsResult
 
 __all__ = [
     "FORMATS",
@@ -26,6 +30,8 @@ __all__ = [
     "csv_text",
     "json_text",
     "jsonl_text",
+    "metadata_tabular",
+    "metrics_tabular",
     "rich_tables",
     "rows_to_parquet",
 ]
@@ -147,3 +153,28 @@ def rows_to_parquet(rows: Sequence[Row], path: Path) -> None:
     arrow = require("pyarrow", feature="Parquet output")
     parquet = require("pyarrow.parquet", feature="Parquet output")
     parquet.write_table(arrow.Table.from_pylist([dict(row) for row in rows]), path)
+
+
+def metrics_tabular(result: MetricsResult, *, wide: bool) -> Tabular:
+    """A metrics reply for the output formats: tidy records (long, or wide with ``--wide``)."""
+    title = result.query.describe() if result.query is not None else ""
+    totals = result.totals()
+    if not wide:
+        return Tabular(result.records(), result, result.to_parquet, title, totals)
+    frame = result.to_pandas(wide=True).reset_index()
+    rows = [
+        {str(name): _missing_as_none(value) for name, value in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+    return Tabular(rows, result, lambda path: frame.to_parquet(path, index=False), title, totals)
+
+
+def _missing_as_none(value: Any) -> Any:
+    # A wide frame marks "no value in this bucket" as NaN; CSV and JSON show it as empty/null.
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def metadata_tabular(result: MetadataResult, title: str) -> Tabular:
+    return Tabular(
+        result.records(), result, lambda path: result.to_pandas().to_parquet(path), title
+    )
