@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from pyconviva._results import MetricsResult
+from pyconviva import MetricsResult
 
 CAP = 5_700_000
 GROUPS = 500  # the API's largest `limit`

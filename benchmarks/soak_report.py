@@ -14,7 +14,7 @@ private ``_sleep``/``_monotonic`` seams), so backoff costs no real time. The exp
 
 Printed: requests, faults injected by kind, retries logged, the most attempts one window needed,
 wall time, and the differences from the fault-free run (which must be zero). The tests in
-``tests/test_reliability_soak.py`` run the same soak and assert each figure.
+``tests/reliability/test_soak.py`` run the same soak and assert each figure.
 
 The counts are the same on every run although eight threads send: the emulator gives its n-th
 request the n-th draw, and each fault costs exactly one more request. Which window meets which
@@ -36,11 +36,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from pyconviva import MetricsResult
 from pyconviva._bulk import QuerySpec
 from pyconviva._client import ConvivaAPI
 from pyconviva._dataset import ExportSummary, export_dataset
 from pyconviva._exceptions import ConvivaError
-from pyconviva._results import MetricsResult
 from pyconviva._retry import RetryPolicy
 from pyconviva.emulator import (
     DropConnection,

@@ -1,4 +1,4 @@
-"""``ConvivaAPI`` and ``AsyncConvivaAPI``: thin I/O shells over :mod:`pyconviva._base`.
+"""``ConvivaAPI`` and ``AsyncConvivaAPI``: thin I/O shells over :mod:`pyconviva._base_client`.
 
 The two classes have the same public methods with the same signatures (a test checks this);
 they differ only in ``send`` vs ``await send`` and ``sleep`` vs ``await sleep``.
@@ -16,7 +16,7 @@ from types import TracebackType
 
 import httpx2
 
-from pyconviva._base import BaseConvivaClient, PreparedRequest
+from pyconviva._base_client import BaseConvivaClient, PreparedRequest
 from pyconviva._bulk import (
     BatchResult,
     FilterBy,

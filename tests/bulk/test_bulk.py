@@ -1,0 +1,346 @@
+"""Bulk extraction with the sync client: split ranges, 413 halving, concurrency, rate limits,
+and get_many batches, against the emulator in process."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx2
+import pytest
+
+from pyconviva import MetricsResult
+from pyconviva._bulk import BatchResult, QuerySpec
+from pyconviva._client import ConvivaAPI
+from pyconviva._exceptions import (
+    ConfigurationError,
+    NotFoundError,
+    PermissionDeniedError,
+    QueryError,
+    ResponseTooLargeError,
+)
+from pyconviva._ratelimit import RateLimiter
+from pyconviva._rules import HISTORICAL_MAX_DAYS, RateLimit, parse_instant
+from pyconviva.emulator import Emulator, StatusFault
+
+NOW = datetime(2025, 6, 1, 12, 17, 43, tzinfo=timezone.utc)
+DAY_START = datetime(2025, 6, 1, tzinfo=timezone.utc)
+HOUR_MS = 3_600_000
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    return Emulator(now=NOW)
+
+
+@pytest.fixture
+def api(emulator: Emulator) -> Iterator[ConvivaAPI]:
+    with emulator.client() as client:
+        yield client
+
+
+def request_windows(emulator: Emulator, skip: int = 0) -> list[tuple[datetime, datetime]]:
+    """The (start_date, end_date) of the logged requests after the first ``skip``, in order."""
+    windows = []
+    for logged in emulator.requests()[skip:]:
+        params = dict(logged.query)
+        windows.append((parse_instant(params["start_date"]), parse_instant(params["end_date"])))
+    return windows
+
+
+def stamps(result: MetricsResult) -> list[int]:
+    return [bucket["timestamp"]["epoch_ms"] for bucket in result["time_series"]]
+
+
+def test_a_365_day_hourly_query_takes_five_requests_and_returns_contiguous_buckets(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    result = api.get_historical_data("attempts", group_by="isp", time_range=365)
+
+    windows = sorted(request_windows(emulator))
+    assert len(windows) == -(-365 // HISTORICAL_MAX_DAYS) == 5
+    assert all(end - start <= timedelta(days=HISTORICAL_MAX_DAYS) for start, end in windows)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))  # no gap, no overlap
+    times = stamps(result)
+    assert len(times) == 365 * 24
+    assert all(b - a == HOUR_MS for a, b in itertools.pairwise(times))
+    assert result.query is not None
+    assert result.query.window == (windows[0][0], windows[-1][1])
+
+
+def test_a_split_query_merges_to_the_single_request_reply(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    whole = api.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
+    api._split_span = timedelta(days=7)
+    merged = api.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
+
+    assert len(emulator.requests()) == 1 + 5  # 30 days in windows of at most 7
+    assert merged["time_series"] == whole["time_series"]
+    assert merged.records() == whole.records()
+    # Counts add up across windows; the plays percentage does not, and the notes say so.
+    assert merged["total"] == {
+        "attempts": whole["total"]["attempts"],
+        "plays": {"count": whole["total"]["plays"]["count"]},
+    }
+    assert any("plays.percentage" in note for note in merged.notes)
+    assert whole.notes == ()
+
+
+def test_a_query_that_fits_one_request_is_sent_and_returned_unchanged(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    split = api.get_historical_data("attempts", group_by="isp", time_range=3)
+    single = api.get_historical_data("attempts", group_by="isp", time_range=3, split=False)
+    first, second = emulator.requests()
+    assert first.query == second.query
+    assert dict(split) == dict(single)
+    assert split.notes == ()
+
+
+def test_without_split_a_range_longer_than_one_request_is_refused_before_sending(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    with pytest.raises(QueryError, match="90 days"):
+        api.get_historical_data("attempts", time_range=91, split=False)
+    assert emulator.requests() == ()
+
+
+def test_a_413_reply_is_halved_and_merged(api: ConvivaAPI, emulator: Emulator) -> None:
+    two_days = (DAY_START - timedelta(days=2), DAY_START)
+    whole = api.get_historical_data("attempts", group_by="isp", time_range=two_days)
+    emulator.add_faults(StatusFault(status=413))
+
+    merged = api.get_historical_data("attempts", group_by="isp", time_range=two_days)
+
+    statuses = [logged.status for logged in emulator.requests()[1:]]
+    assert statuses == [413, 200, 200]
+    (start, end), first, second = request_windows(emulator, skip=1)
+    assert (first[0], first[1], second[1]) == (start, second[0], end)
+    assert first[1] - first[0] == timedelta(days=1)
+    assert merged["time_series"] == whole["time_series"]
+
+
+def test_a_413_on_a_single_bucket_says_only_a_smaller_reply_helps(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    emulator.add_faults(StatusFault(status=413))
+    with pytest.raises(ResponseTooLargeError, match="fewer metrics") as caught:
+        api.get_historical_data(
+            "attempts", time_range=(DAY_START - timedelta(days=1), DAY_START), granularity="P1D"
+        )
+    assert caught.value.status_code == 413
+    assert len(emulator.requests()) == 1
+
+
+class InFlight(httpx2.BaseTransport):
+    """Counts requests in flight through the emulator's transport (and the most at once)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._inner = emulator.transport()
+        self._lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            return self._inner.handle_request(request)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+@pytest.mark.parametrize("bound", [1, 3])
+def test_concurrent_windows_never_exceed_max_concurrency(bound: int) -> None:
+    emulator = Emulator(now=NOW, latency=0.01)
+    counter = InFlight(emulator)
+    with emulator.client(transport=counter, max_concurrency=bound) as api:
+        api._split_span = timedelta(days=1)
+        result = api.get_historical_data("attempts", time_range=12)
+    assert len(emulator.requests()) == 12
+    assert len(stamps(result)) == 12 * 24
+    assert counter.most == bound  # reached, never passed
+
+
+class FakeTimer:
+    """The client's monotonic clock and sleep: sleeping moves the clock on, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+def test_rate_limit_keeps_every_window_within_its_budget() -> None:
+    emulator = Emulator(now=NOW)
+    timer = FakeTimer()
+    sent: list[float] = []
+
+    def record(request: httpx2.Request) -> httpx2.Response:
+        sent.append(timer.now)
+        return emulator.transport().handle_request(request)
+
+    budget = RateLimiter(historical=RateLimit(5, 60.0), per_ip=None, margin=0.0)
+    with emulator.client(
+        transport=httpx2.MockTransport(record), rate_limit=budget, max_concurrency=1
+    ) as api:
+        api._monotonic, api._sleep = timer.monotonic, timer.sleep
+        api._split_span = timedelta(days=1)
+        api.get_historical_data("attempts", time_range=12)
+
+    assert sent == [0.0] * 5 + [60.0] * 5 + [120.0] * 2  # bursts of the budget, then paced
+    assert all(sum(1 for t in sent if s <= t < s + 60) <= 5 for s in sent)
+
+
+def test_a_shared_rate_limiter_is_used_as_given(emulator: Emulator) -> None:
+    shared = RateLimiter()
+    with emulator.client(rate_limit=shared) as one, emulator.client(rate_limit=shared) as two:
+        assert one.rate_limiter is shared
+        assert two.rate_limiter is shared
+    with emulator.client(rate_limit=False) as unlimited:
+        assert unlimited.rate_limiter is not shared
+
+
+@pytest.mark.parametrize(
+    ("arguments", "wrong"),
+    [({"max_concurrency": 0}, "max_concurrency=0"), ({"rate_limit": "yes"}, "rate_limit='yes'")],
+)
+def test_bad_bulk_settings_are_refused_by_the_constructor(
+    emulator: Emulator, arguments: dict[str, Any], wrong: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=wrong):
+        emulator.client(**arguments)
+
+
+def test_get_many_returns_results_in_input_order_with_progress(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    api._split_span = timedelta(days=2)
+    specs = [
+        QuerySpec.historical("attempts", group_by="isp", time_range=1),
+        QuerySpec.historical("plays", time_range=5),  # three windows
+        QuerySpec.real_time("attempts", time_range=5),
+    ]
+    calls: list[tuple[int, int]] = []
+
+    batch = api.get_many(specs, max_concurrency=2, progress=lambda d, t: calls.append((d, t)))
+
+    assert isinstance(batch, BatchResult)
+    assert len(batch) == 3
+    assert not batch.errors
+    batch.raise_for_errors()
+    kinds = [(r.query.root, r.query.metrics) for r in batch.results if r and r.query]
+    assert kinds == [
+        ("metrics", ("attempts",)),
+        ("metrics", ("plays",)),
+        ("real-time-metrics", ("attempts",)),
+    ]
+    assert len(stamps(batch.results[1] or MetricsResult({"time_series": []}))) == 5 * 24
+    assert calls == [(done, 5) for done in range(1, 6)]
+    assert len(emulator.requests()) == 5
+
+
+def test_get_many_reports_each_failure_in_place_and_sends_no_invalid_spec(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    specs: list[Any] = [
+        QuerySpec.historical("attempts", time_range=1),
+        QuerySpec.historical("attempts", time_range=1, granularity="PT7M"),  # invalid
+        QuerySpec.historical("attempts", group_by="no-such-dimension", time_range=1),
+        "attempts",  # not a spec
+    ]
+    batch = api.get_many(specs)
+
+    assert isinstance(batch[0], MetricsResult)
+    assert sorted(batch.errors) == [1, 2, 3]
+    assert isinstance(batch[1], QueryError)
+    assert batch[1].argument == "granularity"
+    assert isinstance(batch[2], NotFoundError)
+    assert isinstance(batch[3], QueryError)
+    assert "QuerySpec" in str(batch[3])
+    assert batch.results[1:] == [None, None, None]
+    assert len(emulator.requests()) == 2  # the invalid specs were never sent
+    with pytest.raises(QueryError, match="query 1 of the batch failed; 2 other"):
+        batch.raise_for_errors()
+
+
+def test_get_many_refuses_a_bad_bound_before_sending(api: ConvivaAPI, emulator: Emulator) -> None:
+    with pytest.raises(QueryError, match="max_concurrency=-1"):
+        api.get_many([QuerySpec.historical("attempts")], max_concurrency=-1)
+    assert emulator.requests() == ()
+
+
+def test_a_failed_window_names_itself_in_the_query_error(
+    emulator: Emulator,
+) -> None:
+    with emulator.client(max_concurrency=1) as api:
+        api._split_span = timedelta(days=1)
+        emulator.add_faults(StatusFault(status=403))
+        with pytest.raises(PermissionDeniedError) as caught:
+            api.get_historical_data("attempts", time_range=3)
+    first = request_windows(emulator)[0]
+    message = str(caught.value)
+    assert message.startswith("window 1 of 3 (")
+    assert f"{first[0]:%Y-%m-%dT%H:%M:%SZ}..{first[1]:%Y-%m-%dT%H:%M:%SZ}" in message
+    assert "HTTP 403" in message
+    assert caught.value.status_code == 403
+    assert len(emulator.requests()) == 3  # the other windows were still fetched
+
+
+def test_metadata_and_metrics_requests_draw_on_their_budgets(emulator: Emulator) -> None:
+    budget = RateLimiter(historical=RateLimit(1, 60.0), per_ip=RateLimit(2, 60.0), margin=0.0)
+    timer = FakeTimer()
+    with emulator.client(rate_limit=budget) as api:
+        api._monotonic, api._sleep = timer.monotonic, timer.sleep
+        api.get_kpis()  # per-IP only
+        api.get_historical_data("attempts", time_range=1)
+        assert timer.now == 0.0
+        api.get_historical_data("attempts", time_range=1)  # the historical budget is spent
+        assert timer.now == 60.0
+    assert len(emulator.requests()) == 3
+
+
+def test_an_empty_batch_sends_nothing(api: ConvivaAPI, emulator: Emulator) -> None:
+    batch = api.get_many([], max_concurrency=4)
+    assert list(batch) == []
+    assert emulator.requests() == ()
+
+
+def test_a_reply_over_the_size_cap_is_fetched_in_halves(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    # 58 days of the audience group by title exceed the emulator's 5.7 MB reply cap.
+    result = api.get_historical_data("audience", {"custom-tag": "title"}, time_range=58)
+
+    assert [logged.status for logged in emulator.requests()] == [413, 200, 200]
+    first, second = request_windows(emulator, skip=1)
+    assert first[1] == second[0]
+    times = stamps(result)
+    assert len(times) == 58 * 24
+    assert all(b - a == HOUR_MS for a, b in itertools.pairwise(times))
+    halves = [
+        api.get_historical_data("audience", {"custom-tag": "title"}, time_range=w, split=False)
+        for w in (first, second)
+    ]
+    assert result["time_series"] == halves[0]["time_series"] + halves[1]["time_series"]
+
+
+def test_without_split_a_413_is_raised_after_one_request(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    emulator.add_faults(StatusFault(status=413))
+    with pytest.raises(ResponseTooLargeError, match="shorter time_range"):
+        api.get_historical_data("attempts", time_range=2, split=False)
+    assert len(emulator.requests()) == 1
