@@ -95,19 +95,50 @@ USER_TESTS = textwrap.dedent(
 )
 
 
-def test_fixtures_work_in_a_users_suite_through_pytest_plugins(tmp_path: Path) -> None:
-    (tmp_path / "conftest.py").write_text(USER_CONFTEST)
-    (tmp_path / "test_user.py").write_text(USER_TESTS)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path,
+def _run_user_suite(directory: Path) -> subprocess.CompletedProcess[str]:
+    (directory / "test_user.py").write_text(USER_TESTS)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(directory)],
+        cwd=directory,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_fixtures_reach_a_users_suite_with_no_configuration(tmp_path: Path) -> None:
+    done = _run_user_suite(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "5 passed" in done.stdout
+
+
+def test_an_explicit_pytest_plugins_line_still_works_beside_the_entry_point(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "conftest.py").write_text(USER_CONFTEST)
+    done = _run_user_suite(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 passed" in done.stdout
+
+
+def test_the_plugin_is_registered_under_its_module_name() -> None:
+    from importlib.metadata import entry_points
+
+    (plugin,) = [e for e in entry_points(group="pytest11") if e.value == "pyconviva.testing"]
+    assert plugin.name == "pyconviva.testing"
+
+
+def test_importing_the_plugin_loads_neither_httpx2_nor_the_emulator() -> None:
+    code = (
+        "import sys, pytest, pyconviva.testing\n"
+        "heavy = {'httpx2', 'pyconviva.emulator', 'pyconviva._client'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_testing_imports_without_pytest(tmp_path: Path) -> None:

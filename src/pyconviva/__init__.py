@@ -6,11 +6,13 @@ conveniences). ``pyconviva.emulator`` serves the API offline; ``pyconviva.testin
 pytest. Every error pyconviva raises on purpose is a ``ConvivaError``.
 """
 
-import logging
+from __future__ import annotations
 
-from pyconviva._bulk import BatchResult, QuerySpec
-from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
-from pyconviva._dataset import ExportSummary, export_dataset
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+# The exceptions are cheap (standard library only) and needed by every caller: imported now.
 from pyconviva._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -29,14 +31,50 @@ from pyconviva._exceptions import (
     UnexpectedResponseError,
     UnprocessableEntityError,
 )
-from pyconviva._query import MetricsQuery
-from pyconviva._ratelimit import RateLimiter
-from pyconviva._results import MetadataResult, MetricsResult
-from pyconviva._retry import RetryPolicy
-from pyconviva._rules import RateLimit
 from pyconviva._version import __version__
 
-# A library leaves logging configuration to the application (see the README's "Logging").
+if TYPE_CHECKING:
+    from pyconviva._bulk import BatchResult, QuerySpec
+    from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
+    from pyconviva._dataset import ExportSummary, export_dataset
+    from pyconviva._query import MetricsQuery
+    from pyconviva._ratelimit import RateLimiter
+    from pyconviva._results import MetadataResult, MetricsResult
+    from pyconviva._retry import RetryPolicy
+    from pyconviva._rules import RateLimit
+
+# The rest loads on first use, so that importing a submodule (``pyconviva.testing`` as a pytest
+# plugin on every pytest start, ``pyconviva.cli`` for ``--help``) does not pay for httpx2.
+_LAZY = {
+    "AsyncConvivaAPI": "pyconviva._client",
+    "BatchResult": "pyconviva._bulk",
+    "ConvivaAPI": "pyconviva._client",
+    "ExportSummary": "pyconviva._dataset",
+    "MetadataResult": "pyconviva._results",
+    "MetricsQuery": "pyconviva._query",
+    "MetricsResult": "pyconviva._results",
+    "QuerySpec": "pyconviva._bulk",
+    "RateLimit": "pyconviva._rules",
+    "RateLimiter": "pyconviva._ratelimit",
+    "RetryPolicy": "pyconviva._retry",
+    "export_dataset": "pyconviva._dataset",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pyconviva' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+# A library leaves logging configuration to the application (see the docs' "Logging").
 logging.getLogger("pyconviva").addHandler(logging.NullHandler())
 
 __all__ = [

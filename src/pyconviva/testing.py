@@ -7,11 +7,9 @@ Without pytest::
     with emulated_client() as api:
         data = api.get_historical_data("attempts", group_by="isp", time_range=5)
 
-With pytest, load the fixtures in your ``conftest.py``::
-
-    pytest_plugins = ["pyconviva.testing"]
-
-and ask for them by name:
+With pytest, the fixtures are there as soon as pyconviva is installed (this module is a
+``pytest11`` plugin, registered as ``pyconviva.testing``; ``pytest -p no:pyconviva.testing``
+turns it off). Ask for them by name:
 
 ``conviva_emulator``
     a fresh :class:`~pyconviva.emulator.Emulator` per test (seed 0, clock fixed at
@@ -25,7 +23,8 @@ and ask for them by name:
     own client (``ConvivaAPI(..., base_url=url)``) or runs in a subprocess.
 
 pytest and pytest-asyncio are optional: importing this module without them still gives the
-context managers.
+context managers. Importing it is cheap (it runs on every pytest start): the emulator and the
+clients load when a fixture or helper is first used.
 """
 
 from __future__ import annotations
@@ -35,10 +34,9 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from pyconviva.emulator import Emulator
-
 if TYPE_CHECKING:
     from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
+    from pyconviva.emulator import Emulator
 
 __all__ = ["FIXED_NOW", "emulated_async_client", "emulated_client"]
 
@@ -46,8 +44,14 @@ FIXED_NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 """The clock the helpers fix when no emulator is given, so that every run sees the same data."""
 
 
+def _new_emulator(**options: Any) -> Emulator:
+    from pyconviva.emulator import Emulator  # loaded on first use: see the module docstring
+
+    return Emulator(**options)
+
+
 def _emulator_or_default(emulator: Emulator | None) -> Emulator:
-    return emulator if emulator is not None else Emulator(now=FIXED_NOW)
+    return emulator if emulator is not None else _new_emulator(now=FIXED_NOW)
 
 
 @contextmanager
@@ -83,7 +87,7 @@ else:
     @pytest.fixture
     def conviva_emulator(conviva_emulator_options: dict[str, Any]) -> Emulator:
         """A fresh emulator for each test."""
-        return Emulator(**conviva_emulator_options)
+        return _new_emulator(**conviva_emulator_options)
 
     @pytest.fixture
     def conviva_api(conviva_emulator: Emulator) -> Iterator[ConvivaAPI]:
