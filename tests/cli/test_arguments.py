@@ -1,4 +1,4 @@
-"""How command-line options become library arguments, and errors become exit codes (no I/O)."""
+"""How command-line options become library arguments (no I/O)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,7 @@ from typing import Any
 import click
 import pytest
 
-from pyconviva._exceptions import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    ConvivaError,
-    MissingDependencyError,
-    NotFoundError,
-    PermissionDeniedError,
-    QueryError,
-    RateLimitError,
-    ResponseTooLargeError,
-    ServerError,
-    UnexpectedResponseError,
-    UnprocessableEntityError,
-)
 from pyconviva.cli.arguments import metrics_call_arguments
-from pyconviva.cli.commands import EXIT_CODES, exit_code_for
 
 
 @pytest.mark.parametrize(
@@ -105,33 +87,3 @@ def test_option_shapes_that_cannot_be_mapped_are_usage_errors(
         metrics_call_arguments(metrics=["attempts"], **options)
     assert message in caught.value.format_message()
     assert caught.value.exit_code == 2
-
-
-def status(cls: type[Any], code: int) -> ConvivaError:
-    error: ConvivaError = cls("x", status_code=code)
-    return error
-
-
-@pytest.mark.parametrize(
-    ("error", "code"),
-    [
-        (QueryError("bad"), 2),
-        (ConfigurationError("bad"), 2),
-        (status(AuthenticationError, 401), 3),
-        (status(PermissionDeniedError, 403), 3),
-        (status(RateLimitError, 429), 4),
-        (status(ServerError, 503), 5),
-        (UnexpectedResponseError("not json"), 5),
-        (APIConnectionError("refused"), 6),
-        (APITimeoutError("slow"), 6),
-        (status(BadRequestError, 400), 7),
-        (status(NotFoundError, 404), 7),
-        (status(ResponseTooLargeError, 413), 7),
-        (status(UnprocessableEntityError, 422), 7),
-        (MissingDependencyError("plots", "plot", "matplotlib"), 1),
-        (OSError("disk full"), 1),
-    ],
-)
-def test_each_kind_of_error_has_its_documented_exit_code(error: Exception, code: int) -> None:
-    assert exit_code_for(error) == code
-    assert code in EXIT_CODES

@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from pyconviva import MetadataResult, MetricsResult
 from pyconviva._catalog import METRIC_GROUPS, METRICS
+from pyconviva._rules import HISTORICAL, REAL_TIME, Root, allowed_granularities
 from pyconviva.cli.commands import app
 from pyconviva.cli.output import cell_text
 from pyconviva.emulator import Emulator, SlowReply, StatusFault
@@ -114,9 +116,40 @@ def as_text_json(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def test_json_is_the_raw_reply(env: dict[str, str | None]) -> None:
-    outcome = run(env, "historical", *GROUPED, "--format", "json")
+def test_raw_is_the_apis_reply(env: dict[str, str | None]) -> None:
+    outcome = run(env, "historical", *GROUPED, "--format", "raw")
     assert json.loads(outcome.stdout) == plain(library(**GROUPED_QUERY))
+
+
+def test_json_is_what_to_json_writes(env: dict[str, str | None], tmp_path: Path) -> None:
+    outcome = run(env, "historical", *GROUPED, "--format", "json")
+    assert outcome.exit_code == 0, outcome.output
+    written = library(**GROUPED_QUERY).to_json(tmp_path / "library.json")
+    assert json.loads(outcome.stdout) == json.loads(written.read_text())
+
+
+def test_wide_json_file_holds_the_wide_rows(env: dict[str, str | None], tmp_path: Path) -> None:
+    target = tmp_path / "w.json"
+    outcome = run(env, "historical", *GROUPED, "--wide", "-o", str(target))
+    assert outcome.exit_code == 0, outcome.output
+    wide_csv = parsed_csv(run(env, "historical", *GROUPED, "--wide", "-f", "csv").stdout)
+    rows = json.loads(target.read_text())
+    assert [{key: cell_text(value) for key, value in row.items()} for row in rows] == wide_csv
+    assert "attempts.count" in rows[0]
+
+
+def test_wide_with_the_raw_reply_is_refused(env: dict[str, str | None], tmp_path: Path) -> None:
+    outcome = run(env, "historical", *GROUPED, "--wide", "-f", "raw")
+    assert outcome.exit_code == 2
+    assert "--wide" in outcome.stderr
+    assert "--format json" in outcome.stderr
+
+
+def test_help_says_what_json_and_raw_write(env: dict[str, str | None]) -> None:
+    text = " ".join(run(env, "historical", "--help").stdout.split())
+    assert "json (the rows as one array)" in text
+    assert "raw (the API's reply as it came)" in text
+    assert "The rows: tidy records, as MetricsResult.to_json() writes them" in text
 
 
 def test_parquet_file_matches_the_librarys_frame(
@@ -244,7 +277,7 @@ OPTION_CASES: list[tuple[str, list[str], dict[str, Any]]] = [
 def test_historical_options_give_the_librarys_reply(
     env: dict[str, str | None], case: str, args: list[str], query: dict[str, Any]
 ) -> None:
-    outcome = run(env, "historical", *args, "--emulator", "-f", "json")
+    outcome = run(env, "historical", *args, "--emulator", "-f", "raw")
     assert outcome.exit_code == 0, outcome.output
     assert json.loads(outcome.stdout) == plain(library(**query))
 
@@ -260,7 +293,7 @@ def test_repeated_filter_on_one_key_is_or(env: dict[str, str | None], isps: list
         "--group-by",
         "isp",
     ]
-    outcome = run(env, "historical", *args, "--emulator", "-f", "json")
+    outcome = run(env, "historical", *args, "--emulator", "-f", "raw")
     expected = library(metrics="attempts", filter_by={"isp": [first, second]}, group_by="isp")
     assert json.loads(outcome.stdout) == plain(expected)
     assert {record["isp"] for record in expected.records()} == {first, second}
@@ -269,7 +302,7 @@ def test_repeated_filter_on_one_key_is_or(env: dict[str, str | None], isps: list
 def test_filters_on_different_keys_and_custom_tags_are_and(env: dict[str, str | None]) -> None:
     (isp,) = dimension_values("isp", 1)
     args = ["attempts", "--filter", f"isp={isp}", "--filter-tag", "appVersion=1.2"]
-    outcome = run(env, "historical", *args, "--emulator", "-f", "json")
+    outcome = run(env, "historical", *args, "--emulator", "-f", "raw")
     assert outcome.exit_code == 0, outcome.output
     query = {"isp": isp, "custom-tag": {"appVersion": "1.2"}}
     assert json.loads(outcome.stdout) == plain(library(metrics="attempts", filter_by=query))
@@ -278,7 +311,7 @@ def test_filters_on_different_keys_and_custom_tags_are_and(env: dict[str, str | 
 def test_saved_filter_id(env: dict[str, str | None]) -> None:
     filter_id = saved_filter_id()
     outcome = run(
-        env, "historical", "attempts", "--filter-id", filter_id, "--emulator", "-f", "json"
+        env, "historical", "attempts", "--filter-id", filter_id, "--emulator", "-f", "raw"
     )
     assert outcome.exit_code == 0, outcome.output
     expected = library(metrics="attempts", filter_by={"filter_id": filter_id})
@@ -303,7 +336,7 @@ def test_progress_counts_the_requests_on_a_terminal(env: dict[str, str | None]) 
 
 
 def test_emulator_seed_changes_the_data(env: dict[str, str | None]) -> None:
-    seeded = run(env, "historical", "attempts", "--emulator", "--emulator-seed", "7", "-f", "json")
+    seeded = run(env, "historical", "attempts", "--emulator", "--emulator-seed", "7", "-f", "raw")
     with Emulator(seed=7, now=NOW).client() as client:
         expected = client.get_historical_data("attempts")
     assert json.loads(seeded.stdout) == plain(expected)
@@ -312,7 +345,7 @@ def test_emulator_seed_changes_the_data(env: dict[str, str | None]) -> None:
 
 def test_emulator_now_option_fixes_the_clock(env: dict[str, str | None]) -> None:
     env = {**env, "PYCONVIVA_EMULATOR_NOW": None}
-    args = ["attempts", "--emulator", "--emulator-now", NOW_TEXT, "-f", "json"]
+    args = ["attempts", "--emulator", "--emulator-now", NOW_TEXT, "-f", "raw"]
     outcome = run(env, "historical", *args)
     assert json.loads(outcome.stdout) == plain(library(metrics="attempts"))
 
@@ -335,7 +368,7 @@ def test_emulator_now_option_fixes_the_clock(env: dict[str, str | None]) -> None
 def test_realtime_gives_the_librarys_reply(
     env: dict[str, str | None], args: list[str], query: dict[str, Any]
 ) -> None:
-    outcome = run(env, "realtime", *args, "--emulator", "-f", "json")
+    outcome = run(env, "realtime", *args, "--emulator", "-f", "raw")
     assert outcome.exit_code == 0, outcome.output
     assert json.loads(outcome.stdout) == plain(library_real_time(**query))
 
@@ -356,17 +389,17 @@ def metadata(name: str) -> MetadataResult:
 
 @pytest.mark.parametrize("name", ["dimensions", "filters", "kpis", "endpoints"])
 def test_metadata_commands_give_the_librarys_reply(env: dict[str, str | None], name: str) -> None:
-    as_json = run(env, name, "--emulator", "-f", "json")
-    assert as_json.exit_code == 0, as_json.output
-    assert json.loads(as_json.stdout) == plain(metadata(name))
+    as_raw = run(env, name, "--emulator", "-f", "raw")
+    assert as_raw.exit_code == 0, as_raw.output
+    assert json.loads(as_raw.stdout) == plain(metadata(name))
     as_csv = run(env, name, "--emulator", "-f", "csv")
     assert parsed_csv(as_csv.stdout) == as_text(metadata(name).records())
+    as_json = run(env, name, "--emulator", "-f", "json")
+    assert json.loads(as_json.stdout) == plain(metadata(name).records())
 
 
 def test_group_by_endpoints_of_a_metric_group(env: dict[str, str | None]) -> None:
-    outcome = run(
-        env, "endpoints", "quality-summary", "--dimension-tag", "--emulator", "-f", "json"
-    )
+    outcome = run(env, "endpoints", "quality-summary", "--dimension-tag", "--emulator", "-f", "raw")
     assert outcome.exit_code == 0, outcome.output
     with Emulator(now=NOW).client() as client:
         expected = client.get_available_group_by_endpoints("quality-summary", True)
@@ -407,7 +440,7 @@ def served(config_file: Path) -> Iterator[Emulator]:
 
 
 BAD_INPUT: list[tuple[list[str], str]] = [
-    (["historical", "attempts", "--days", "500"], "396 days"),
+    (["historical", "attempts", "--days", "500"], "goes back at most 13 months (396 days)"),
     (["historical", "attempts", "--granularity", "P1X"], "granularity"),
     (["historical", "attempts", "--filter", "isp"], "KEY=VALUE"),
     (["historical", "attempts", "--group-by", "isp", "--group-by-tag", "app"], "not both"),
@@ -422,12 +455,22 @@ BAD_INPUT: list[tuple[list[str], str]] = [
     (["historical", "attempts", "--limit", "0", "--group-by", "isp"], "limit"),
     (["historical", "attempts", "--days", "two"], "two"),
     (["historical", *[f"m{i}" for i in range(13)]], "12"),
-    (["historical", "attempts", "--filter-id", "1", "--filter", "isp=x"], "filter_id"),
+    (["historical", "attempts", "--filter-id", "1", "--filter", "isp=x"], "drop --filter-id"),
     (["historical"], "METRIC"),
-    (["realtime", "attempts", "--minutes", "60"], "15"),
+    (["realtime", "attempts", "--minutes", "60"], "real-time covers at most the last 15 min"),
+    (["historical", "attempts", "--days", "-3"], "-3 is not a positive whole number"),
+    (["realtime", "attempts", "--minutes", "0"], "0 is not a positive whole number"),
+    (["historical", "attempts", "--retries", "-1"], "--retries"),
+    (["historical", "attempts", "--timeout", "0"], "--timeout"),
+    (["historical", "attempts", "--emulator-now", "2026-11-20T12:00:00Z"], "add --emulator"),
+    (["historical", "attempts", "--emulator-seed", "7"], "--emulator-seed set the emulator"),
     (["endpoints", "--dimension-tag"], "METRIC_GROUP"),
     (["historical", "attempts", "-o", "/nonexistent-dir/out.csv"], "does not exist"),
     (["historical", "attempts", "--plot", "/nonexistent-dir/out.png"], "does not exist"),
+    (["historical", "attempts", "-o", "out.xlsx"], ".csv, .json, .jsonl"),
+    (["historical", "attempts", "-o", "out"], "without a suffix"),
+    (["historical", "attempts", "-f", "csv", "-o", "out.parquet"], "contradicts"),
+    (["kpis", "-f", "jsonl", "-o", "kpis.csv"], "contradicts"),
 ]
 
 
@@ -448,7 +491,7 @@ def test_bad_input_exits_2_with_the_message_and_sends_nothing(
 def test_profile_credentials_reach_the_api_and_the_key_is_never_printed(
     env: dict[str, str | None], served: Emulator
 ) -> None:
-    outcome = run(env, "historical", *GROUPED[:-1], "--profile", "test", "-f", "json")
+    outcome = run(env, "historical", *GROUPED[:-1], "--profile", "test", "-f", "raw")
     assert outcome.exit_code == 0, outcome.output
     assert json.loads(outcome.stdout) == plain(library(**GROUPED_QUERY))
     assert len(served.requests()) == 1
@@ -554,6 +597,62 @@ def test_every_command_has_help_with_examples(env: dict[str, str | None], comman
     assert outcome.exit_code == 0
     assert "Example" in outcome.stdout
     assert f"pyconviva {command}" in outcome.stdout
+
+
+HELP_COMMANDS = ["historical", "realtime", "export", "emulator", "metrics"]
+
+
+@pytest.mark.parametrize("command", HELP_COMMANDS)
+def test_dates_in_help_are_recent_enough_for_the_apis_retention(
+    env: dict[str, str | None], command: str
+) -> None:
+    today = datetime.now(timezone.utc).date()
+    text = run(env, command, "--help").stdout
+    dates = [date.fromisoformat(found) for found in re.findall(r"\d{4}-\d{2}-\d{2}", text)]
+    assert all(today - timedelta(days=396) <= found <= today for found in dates), dates
+
+
+def test_the_dated_historical_example_of_the_help_runs(env: dict[str, str | None]) -> None:
+    text = run(env, "historical", "--help").stdout
+    (example,) = [
+        line.split() for line in text.splitlines() if "--start" in line and "pyconviva" in line
+    ]
+    env = {**env, "PYCONVIVA_EMULATOR_NOW": None}  # the real clock, as a reader's
+    outcome = run(env, *example[1:], "--emulator", "-f", "csv")
+    assert outcome.exit_code == 0, outcome.output
+    assert parsed_csv(outcome.stdout)
+
+
+@pytest.mark.parametrize(("command", "root"), [("historical", HISTORICAL), ("realtime", REAL_TIME)])
+def test_help_lists_only_granularities_the_command_accepts(
+    env: dict[str, str | None], command: str, root: Root
+) -> None:
+    listed = re.findall(r"\bPT?\d+[SMHDW]\b", run(env, command, "--help").stdout)
+    assert listed
+    assert set(listed) <= set(allowed_granularities(root))
+
+
+def test_emulator_with_a_profile_is_refused_before_anything_runs(
+    env: dict[str, str | None], served: Emulator
+) -> None:
+    outcome = run(env, "historical", "attempts", "--emulator", "--profile", "test")
+    assert outcome.exit_code == 2
+    assert "--profile test would be ignored" in outcome.stderr
+    assert served.requests() == ()
+
+
+def test_emulator_clock_from_the_environment_stays_a_quiet_default(
+    env: dict[str, str | None], served: Emulator
+) -> None:
+    assert env["PYCONVIVA_EMULATOR_NOW"]
+    outcome = run(env, "kpis", "--profile", "test", "-f", "csv")
+    assert outcome.exit_code == 0, outcome.output
+
+
+def test_metric_groups_cannot_be_narrowed_to_real_time(env: dict[str, str | None]) -> None:
+    outcome = run(env, "metrics", "--groups", "--real-time")
+    assert outcome.exit_code == 2
+    assert "give one of them" in outcome.stderr
 
 
 def test_main_help_documents_exit_codes_and_completion(env: dict[str, str | None]) -> None:

@@ -13,7 +13,8 @@ import pyarrow.dataset
 import pytest
 from click.testing import CliRunner, Result
 
-from pyconviva._dataset import export_dataset
+from pyconviva import export_dataset
+from pyconviva._rules import format_instant
 from pyconviva.cli.arguments import export_call_arguments
 from pyconviva.cli.commands import app
 from pyconviva.emulator import Emulator, StatusFault
@@ -214,14 +215,42 @@ def test_failed_units_exit_with_their_code_and_a_rerun_completes_them(
     assert len(dataset_files(tmp_path)) == 4
 
 
+def test_since_last_reports_the_range_of_the_units_it_completed_for_an_earlier_run(
+    env: dict[str, str | None], served: Emulator, tmp_path: Path
+) -> None:
+    window = day_range()
+    args = [*COMMAND, "-d", str(tmp_path), "--profile", "test", "--retries", "0"]
+    served.add_faults(StatusFault(status=503, times=2, path="/group-by/isp"))
+    run(env, *args, *window)
+
+    nothing_new = run(env, *args, "--since-last", "--end", window[3])
+
+    assert nothing_new.exit_code == 0, nothing_new.output
+    assert "2 units written" in nothing_new.stdout
+    start, end = (datetime.fromisoformat(text) for text in window[1::2])
+    assert f"Exported {format_instant(start)} to {format_instant(end)} into" in nothing_new.stdout
+
+
+def test_a_run_with_nothing_due_says_so(env: dict[str, str | None], tmp_path: Path) -> None:
+    args = ["export", "attempts", "--since-last", "-d", str(tmp_path)]
+    emulated(env, *args, "--days", "1")
+
+    again = emulated(env, *args)
+
+    assert again.exit_code == 0, again.output
+    assert "Nothing new to export after 2025-06-01T12:00:00Z" in again.stdout
+    assert "0 units written" in again.stdout
+
+
 BAD_INPUT: list[tuple[list[str], str]] = [
     (["--start", "2025-05-22", "--end", "2025-05-21"], "not before"),
     (["--days", "2", "--start", "2025-05-20"], "not both"),
     (["--start", "2025-05-20"], "go together"),
     ([], "--since-last"),
-    (["--days", "0"], "x>=1"),
+    (["--days", "0"], "0 is not a positive whole number"),
+    (["--days", "-3"], "-3 is not a positive whole number"),
     (["--days", "1", "--granularity", "P1W"], "granularity"),
-    (["--days", "1", "--concurrency", "0"], "max_concurrency"),
+    (["--days", "1", "--concurrency", "0"], "--concurrency"),
     (["--days", "1", "--group-by", "isp", "--group-by", "isp"], "same file twice"),
     (["--days", "1", "--start-date", "2025-05-20"], "--start-date"),
     (["--since-last"], "--start DATE or --days N"),

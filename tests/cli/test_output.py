@@ -15,7 +15,6 @@ import pytest
 
 from pyconviva._files import atomic_path
 from pyconviva.cli.output import (
-    choose_format,
     csv_text,
     json_text,
     jsonl_text,
@@ -26,24 +25,6 @@ ROWS: list[dict[str, Any]] = [
     {"time": datetime(2025, 1, 1, tzinfo=timezone.utc), "isp": "Optus", "count": 3, "ok": True},
     {"time": datetime(2025, 1, 1, 1, tzinfo=timezone.utc), "isp": None, "count": 1.5, "x": [1, 2]},
 ]
-
-
-@pytest.mark.parametrize(
-    ("requested", "output", "terminal", "expected"),
-    [
-        ("json", None, True, "json"),
-        ("csv", Path("out.parquet"), False, "csv"),
-        (None, Path("out.parquet"), True, "parquet"),
-        (None, Path("out.JSONL"), True, "jsonl"),
-        (None, Path("out.txt"), True, "csv"),
-        (None, None, True, "table"),
-        (None, None, False, "csv"),
-    ],
-)
-def test_format_is_asked_for_else_by_suffix_else_by_terminal(
-    requested: str | None, output: Path | None, terminal: bool, expected: str
-) -> None:
-    assert choose_format(requested, output, terminal) == expected
 
 
 def test_csv_has_every_column_and_api_style_instants() -> None:

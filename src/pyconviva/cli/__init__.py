@@ -33,7 +33,3 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         raise SystemExit(1) from None
     app.main(args=list(argv) if argv is not None else None, prog_name="pyconviva")
-
-
-if __name__ == "__main__":
-    main()

@@ -14,8 +14,35 @@ from typing import Any
 import click
 
 from pyconviva._dataset import default_end
+from pyconviva._rules import parse_instant
 
-__all__ = ["export_call_arguments", "metrics_call_arguments"]
+__all__ = [
+    "export_call_arguments",
+    "instant_option",
+    "metrics_call_arguments",
+    "positive_count",
+]
+
+
+def positive_count(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """Click callback of a count such as ``--days``: refused, saying what it must be, below 1."""
+    if value is not None and value < 1:
+        raise click.BadParameter(
+            f"{value} is not a positive whole number (1, 2, 3, ...)", ctx=ctx, param=param
+        )
+    return value
+
+
+def instant_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    """Click callback of an option that takes an ISO instant (``--emulator-now``, ``--now``)."""
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
 
 
 def metrics_call_arguments(

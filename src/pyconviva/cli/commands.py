@@ -1,409 +1,62 @@
 """The ``pyconviva`` commands (click). Imported by :mod:`pyconviva.cli` only when the ``cli``
-extra is installed; this module and ``cli`` are the only ones that write to the terminal.
+extra is installed; only the ``pyconviva.cli`` package writes to the terminal.
 
 Each command maps its options onto one library call and lets the library validate them, so the
 command line and Python reject the same inputs with the same messages. Errors become one line on
-stderr and an exit code (see ``EXIT_CODES``); ``--debug`` adds the traceback.
+stderr and an exit code (see :mod:`pyconviva.cli.errors`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
-import logging
-import os
-import sys
-import traceback
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from pyconviva._exceptions import (
-    APIConnectionError,
-    APIStatusError,
-    AuthenticationError,
-    ConfigurationError,
-    ConvivaError,
-    PermissionDeniedError,
-    QueryError,
-    RateLimitError,
-    ServerError,
-    UnexpectedResponseError,
-)
 from pyconviva._files import atomic_path
-from pyconviva._rules import (
-    format_instant,
-    parse_instant,
-)
 from pyconviva._version import __version__
-from pyconviva.cli.arguments import export_call_arguments, metrics_call_arguments
-from pyconviva.cli.output import (
-    FORMATS,
-    Tabular,
-    choose_format,
-    csv_text,
-    json_text,
-    jsonl_text,
-    metadata_tabular,
-    metrics_tabular,
-    rich_tables,
-    rows_to_parquet,
+from pyconviva.cli.arguments import (
+    export_call_arguments,
+    instant_option,
+    metrics_call_arguments,
+    positive_count,
 )
-from pyconviva.cli.profiles import config_path, resolve_profile
+from pyconviva.cli.catalogue import (
+    catalogue_rows,
+    complete_dimension,
+    complete_metric,
+    metric_group_rows,
+)
+from pyconviva.cli.connection import Connection, connected
+from pyconviva.cli.destination import Destination, output_options, require_directory
+from pyconviva.cli.errors import errors_reported
+from pyconviva.cli.export_report import report_export
+from pyconviva.cli.output import Tabular, metadata_tabular, metrics_tabular, rows_to_parquet
+from pyconviva.cli.progress import progress_shown
 
 if TYPE_CHECKING:
     from pyconviva._client import ConvivaAPI
-    from pyconviva._dataset import ExportSummary
     from pyconviva._results import MetadataResult
 
-__all__ = [
-    "EXIT_CODES",
-    "app",
-    "exit_code_for",
-    "export_summary_line",
-]
-
-EXIT_CODES: Mapping[int, str] = {
-    0: "success",
-    1: "any other error (a missing optional dependency, a file that cannot be written, ...)",
-    2: "bad usage, an invalid query or bad configuration, found before any request is sent",
-    3: "the API refused the credentials (401) or the permission (403)",
-    4: "rate limited (429) after the client's retries",
-    5: "the API failed (5xx after retries) or sent a reply that is not Metrics V3",
-    6: "network error or timeout",
-    7: "the API rejected the query (400, 404, 413, 422)",
-    130: "interrupted (Ctrl-C); no partial output file is left behind",
-}
+__all__ = ["app"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def exit_code_for(error: BaseException) -> int:
-    """The documented exit code for an error raised while running a command."""
-    if isinstance(error, (QueryError, ConfigurationError)):
-        return 2
-    if isinstance(error, (AuthenticationError, PermissionDeniedError)):
-        return 3
-    if isinstance(error, RateLimitError):
-        return 4
-    if isinstance(error, (ServerError, UnexpectedResponseError)):
-        return 5
-    if isinstance(error, APIConnectionError):
-        return 6
-    if isinstance(error, APIStatusError):
-        return 7
-    return 1
-
-
-@contextlib.contextmanager
-def _errors_reported(debug: bool) -> Iterator[None]:
-    """Errors as one line on stderr and the documented exit code; Ctrl-C as 130."""
-    try:
-        yield
-    except (click.ClickException, click.exceptions.Exit, click.Abort):
-        raise
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        raise click.exceptions.Exit(130) from None
-    except Exception as error:
-        if debug:
-            # Library errors never hold a client key, and tracebacks do not show locals.
-            traceback.print_exc()
-        click.echo(f"Error: {_one_line(error, debug)}", err=True)
-        raise click.exceptions.Exit(exit_code_for(error)) from None
-
-
-def _one_line(error: Exception, debug: bool) -> str:
-    if isinstance(error, ConvivaError):
-        text = str(error)
-    elif isinstance(error, OSError) and error.filename is not None:
-        text = f"{error.strerror or error}: {error.filename}"
-    else:
-        text = f"{type(error).__name__}: {error}"
-        if not debug:
-            text += " (rerun with --debug for the traceback)"
-    return " ".join(text.split())
-
-
-# ---------------------------------------------------------------------------------- connection
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where a command's requests go: the real API (profile or environment) or an emulator."""
-
-    profile: str | None
-    emulator: bool
-    emulator_seed: int
-    emulator_now: datetime | None
-    retries: int | None
-    timeout: float | None
-    debug: bool
-
-    def now(self) -> datetime:
-        """The clock the client will use: the emulator's fixed one when given, else UTC now."""
-        if self.emulator and self.emulator_now is not None:
-            return self.emulator_now
-        return datetime.now(timezone.utc)
-
-    def open_client(self, **settings: Any) -> ConvivaAPI:
-        """A client for the connection; ``settings`` are further ``ConvivaAPI`` arguments."""
-        if self.retries is not None:
-            settings["max_retries"] = self.retries
-        if self.timeout is not None:
-            settings["timeout"] = self.timeout
-        if self.emulator:
-            from pyconviva.emulator import Emulator
-
-            return Emulator(seed=self.emulator_seed, now=self.emulator_now).client(**settings)
-        from pyconviva._client import ConvivaAPI
-
-        profile = resolve_profile(self.profile, os.environ, config_path(os.environ))
-        if profile is not None:
-            settings.update(
-                client_key=profile.client_key,
-                client_id=profile.client_id,
-                base_url=profile.base_url,
-            )
-        # Without a profile the library reads CONVIVA_CLIENT_* and CONVIVA_BASE_URL itself.
-        return ConvivaAPI(**settings)
-
-
-def _parse_instant_option(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
-
-
-def _complete_metric(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    from pyconviva._catalog import METRIC_GROUPS, METRICS
-
-    names = [*METRICS, *METRIC_GROUPS]
-    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
-
-
-def _complete_dimension(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    from pyconviva._catalog import DIMENSIONS
-
-    return [CompletionItem(name) for name in DIMENSIONS if name.startswith(incomplete)]
-
-
-_CONNECTION_OPTIONS = (
-    click.option(
-        "--profile",
-        metavar="NAME",
-        help="Use this profile of the config file (default: the CONVIVA_CLIENT_* environment "
-        "variables, else the 'default' profile).",
-    ),
-    click.option(
-        "--emulator",
-        is_flag=True,
-        help="Run against an in-process emulator with its demo credentials: no account, "
-        "no network.",
-    ),
-    click.option(
-        "--emulator-seed",
-        type=int,
-        default=0,
-        show_default=True,
-        metavar="N",
-        help="Seed of the emulator's synthetic data.",
-    ),
-    click.option(
-        "--emulator-now",
-        metavar="ISO",
-        envvar="PYCONVIVA_EMULATOR_NOW",
-        callback=_parse_instant_option,
-        help="Fix the emulator's clock (for tests and demos) [env: PYCONVIVA_EMULATOR_NOW].",
-    ),
-    click.option(
-        "--retries",
-        type=int,
-        metavar="N",
-        help="Retries after a network error, 429 or 5xx (default 3); 0 fails fast.",
-    ),
-    click.option(
-        "--timeout", type=float, metavar="SECONDS", help="Per-request timeout (default 30)."
-    ),
-    click.option("--debug", is_flag=True, help="Show tracebacks and the library's log on stderr."),
-)
-
-
-def _connected(func: Callable[..., None]) -> Callable[..., None]:
-    """Add the connection options; the command receives them as one ``connection`` argument
-    and its errors are reported as documented."""
-
-    @functools.wraps(func)
-    def command(
-        profile: str | None,
-        emulator: bool,
-        emulator_seed: int,
-        emulator_now: datetime | None,
-        retries: int | None,
-        timeout: float | None,
-        debug: bool,
-        **options: Any,
-    ) -> None:
-        connection = Connection(
-            profile, emulator, emulator_seed, emulator_now, retries, timeout, debug
-        )
-        with _errors_reported(debug), _library_log(debug):
-            func(connection=connection, **options)
-
-    for option in reversed(_CONNECTION_OPTIONS):
-        command = option(command)
-    return command
-
-
-class _StderrHandler(logging.Handler):
-    """Log records on whatever stderr is at the time (a spinner redirects it to print above)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        click.echo(self.format(record), err=True)
-
-
-@contextlib.contextmanager
-def _library_log(debug: bool) -> Iterator[None]:
-    """The ``pyconviva`` log on stderr: retries (warnings) always, everything with --debug."""
-    logger = logging.getLogger("pyconviva")
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("pyconviva: %(levelname)s: %(message)s"))
-    level = logging.DEBUG if debug else logging.WARNING
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
-
-
-# ------------------------------------------------------------------------------------- output
-
-
-def _output_options(func: _F) -> _F:
-    func = click.option(
-        "--output",
-        "-o",
-        type=click.Path(dir_okay=False, writable=True, path_type=Path),
-        help="Write to FILE (atomically: an interrupted run leaves no partial file) instead of "
-        "stdout. Its suffix picks the format when --format is not given.",
-    )(func)
-    return click.option(
-        "--format",
-        "-f",
-        "output_format",
-        type=click.Choice(FORMATS),
-        help="table (default on a terminal), csv (default otherwise), json (the API's reply), "
-        "jsonl (one record a line) or parquet (needs --output).",
-    )(func)
-
-
-def _require_directory(path: Path, option: str) -> None:
-    """Refuse a file in a missing directory before any request, not after the data came back."""
-    if not path.parent.is_dir():
-        raise click.UsageError(
-            f"{option} {path}: the directory {path.parent} does not exist; create it first"
-        )
-
-
-_UNBOUNDED_WIDTH = 10_000  # a table off the terminal takes its natural width
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where and how a command's result goes; checked before any request is sent."""
-
-    output_format: str
-    output: Path | None
-
-    @classmethod
-    def choose(cls, output_format: str | None, output: Path | None) -> Destination:
-        stdout_is_terminal = sys.stdout.isatty()
-        chosen = choose_format(output_format, output, stdout_is_terminal)
-        if chosen == "parquet" and output is None:
-            raise click.UsageError("--format parquet writes a file: add --output FILE.parquet")
-        if output is not None:
-            _require_directory(output, "--output")
-        return cls(chosen, output)
-
-    def write(self, tabular: Tabular) -> None:
-        if self.output_format == "parquet":
-            assert self.output is not None  # checked in choose()
-            with atomic_path(self.output) as temporary:
-                tabular.write_parquet(temporary)
-            return
-        if self.output_format == "table" and self.output is None:
-            console = Console()
-            if not console.is_terminal:
-                # Piped or redirected: no terminal width to fit, so no folded cells either.
-                console = Console(width=_UNBOUNDED_WIDTH)
-            console.print(*rich_tables(tabular))
-            return
-        text = self._render(tabular)
-        if self.output is None:
-            click.echo(text, nl=False)
-            return
-        with atomic_path(self.output) as temporary:
-            temporary.write_text(text, encoding="utf-8")
-
-    def _render(self, tabular: Tabular) -> str:
-        if self.output_format == "csv":
-            return csv_text(tabular.rows)
-        if self.output_format == "jsonl":
-            return jsonl_text(tabular.rows)
-        if self.output_format == "json":
-            return json_text(tabular.document)
-        buffer = io.StringIO()
-        Console(file=buffer, width=_UNBOUNDED_WIDTH, no_color=True).print(*rich_tables(tabular))
-        return buffer.getvalue()
-
-
-ProgressCallback = Callable[[int, int], None]
-
-
-@contextlib.contextmanager
-def _progress(description: str) -> Iterator[ProgressCallback]:
-    """Progress on stderr while requests run, when stderr is a terminal (never in pipes or logs).
-
-    A spinner until the library reports how many requests the command needs (a long range is
-    split into several), then a bar counting them. Yields the library's ``progress`` callback.
-    """
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield lambda done, total: None
-        return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(description, total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield advance
-
-
-# ----------------------------------------------------------------------------------- commands
-
 _HELP_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _example_date(days_ago: int) -> str:
+    """A date for the help's examples, relative to today so that no example falls out of the
+    API's 13-month retention as the calendar moves on."""
+    return (datetime.now(timezone.utc).date() - timedelta(days=days_ago)).isoformat()
+
+
+_TODAY, _YESTERDAY, _TWO_DAYS_AGO = _example_date(0), _example_date(1), _example_date(2)
+_A_WEEK_AGO, _A_MONTH_AGO = _example_date(7), _example_date(31)
+
 
 _MAIN_EPILOG = """\b
 Examples:
@@ -434,20 +87,48 @@ def app() -> None:
     """Query Conviva's Metrics V3 API: numbers, tables and exports from the shell."""
 
 
-def _query_options(length: Callable[[_F], _F]) -> Callable[[_F], _F]:
-    """The query options of ``historical`` and ``realtime``; ``length`` is --days/--minutes."""
-    return functools.partial(_add_query_options, length)
+_METRIC_ROWS = (
+    "tidy records, as MetricsResult.to_json() writes them, or one column per metric field with "
+    "--wide"
+)
 
 
-def _add_query_options(length: Callable[[_F], _F], func: _F) -> _F:
+def _query_options(*, real_time: bool) -> Callable[[_F], _F]:
+    """The query options of ``historical`` and ``realtime``, worded for the one they serve."""
+    if real_time:
+        length = click.option(
+            "--minutes",
+            "last",
+            type=int,
+            callback=positive_count,
+            metavar="N",
+            help="The last N minutes (default 5, max 15).",
+        )
+        start_help = "Range start (inclusive), an ISO instant at most 15 minutes ago."
+        end_help = "Range end (exclusive), an ISO instant."
+        # Only what real time accepts (pyconviva._rules.allowed_granularities; a test holds
+        # this text to it): PT1H or P1D here would be refused after the user typed them.
+        granularity_help = "Bucket size: PT10S..PT59S, PT1M or ALL (default PT1M)."
+    else:
+        length = click.option(
+            "--days",
+            "last",
+            type=int,
+            callback=positive_count,
+            metavar="N",
+            help="The last N days up to the last full hour.",
+        )
+        start_help = f"Range start (inclusive), e.g. {_A_WEEK_AGO}."
+        end_help = f"Range end (exclusive), e.g. {_TWO_DAYS_AGO}T12:00Z."
+        granularity_help = "Bucket size, e.g. PT15M, PT1H, P1D, P1W or ALL (default PT1H)."
     options = (
         click.argument(
-            "metrics", nargs=-1, required=True, metavar="METRIC...", shell_complete=_complete_metric
+            "metrics", nargs=-1, required=True, metavar="METRIC...", shell_complete=complete_metric
         ),
         click.option(
             "--group-by",
             metavar="DIM",
-            shell_complete=_complete_dimension,
+            shell_complete=complete_dimension,
             help="Break the numbers down by a dimension (see `pyconviva dimensions`).",
         ),
         click.option("--group-by-tag", metavar="TAG", help="Break them down by a custom tag."),
@@ -468,9 +149,9 @@ def _add_query_options(length: Callable[[_F], _F], func: _F) -> _F:
         ),
         click.option("--filter-id", metavar="ID", help="Use a saved filter (`pyconviva filters`)."),
         length,
-        click.option("--start", metavar="ISO", help="Range start (inclusive), e.g. 2025-01-01."),
-        click.option("--end", metavar="ISO", help="Range end (exclusive), e.g. 2025-01-06T12:00Z."),
-        click.option("--granularity", metavar="ISO8601", help="Bucket size: PT1M, PT1H, P1D, ALL"),
+        click.option("--start", metavar="ISO", help=start_help),
+        click.option("--end", metavar="ISO", help=end_help),
+        click.option("--granularity", metavar="ISO8601", help=granularity_help),
         click.option(
             "--sort",
             metavar="METRIC[:asc]",
@@ -490,9 +171,13 @@ def _add_query_options(length: Callable[[_F], _F], func: _F) -> _F:
             help="Also draw the result to an image file.",
         ),
     )
-    for option in reversed(options):
-        func = option(func)
-    return func
+
+    def add(func: _F) -> _F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return add
 
 
 def _run_metrics_query(
@@ -507,12 +192,17 @@ def _run_metrics_query(
 ) -> None:
     arguments = metrics_call_arguments(**options)
     destination = Destination.choose(output_format, output)
+    if wide and destination.output_format == "raw":
+        raise click.UsageError(
+            "--wide shapes the rows, and --format raw writes the API's reply as it came, with no "
+            "rows to shape; drop --wide, or use --format json for the wide rows"
+        )
     if plot is not None:
-        _require_directory(plot, "--plot")
-    from pyconviva._bulk import QuerySpec
+        require_directory(plot, "--plot")
+    from pyconviva import QuerySpec
 
     spec = (QuerySpec.real_time if real_time else QuerySpec.historical)(**arguments)
-    with connection.open_client() as client, _progress("Querying Conviva") as progress:
+    with connection.open_client() as client, progress_shown("Querying Conviva") as progress:
         # get_many is get_*_data (same validation, splitting and merging) that reports progress.
         batch = client.get_many([spec], progress=progress)
     (result,) = batch.results
@@ -526,25 +216,21 @@ def _run_metrics_query(
             result.plot(temporary)
 
 
-_HISTORICAL_EPILOG = """\b
+_HISTORICAL_EPILOG = f"""\b
 Examples:
   pyconviva historical attempts --group-by isp --days 5 --emulator
   pyconviva historical attempts --filter isp=Optus --filter isp=Vodafone --days 2
   pyconviva historical attempts bitrate --group-by isp --sort bitrate:asc --limit 10
-  pyconviva historical plays --group-by-tag appVersion --start 2025-01-01 --end 2025-01-06
+  pyconviva historical plays --group-by-tag appVersion --start {_A_WEEK_AGO} --end {_TWO_DAYS_AGO}
   pyconviva historical quality-summary --granularity P1D --days 30 -o month.parquet
   pyconviva historical attempts --days 7 --plot attempts.png
 """
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog=_HISTORICAL_EPILOG)
-@_query_options(
-    click.option(
-        "--days", "last", type=int, metavar="N", help="The last N days up to the last full hour."
-    )
-)
-@_output_options
-@_connected
+@_query_options(real_time=False)
+@output_options(rows=_METRIC_ROWS)
+@connected
 def historical(connection: Connection, **options: Any) -> None:
     """Historical metrics (the last day when no range is given).
 
@@ -562,13 +248,9 @@ Examples:
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog=_REALTIME_EPILOG)
-@_query_options(
-    click.option(
-        "--minutes", "last", type=int, metavar="N", help="The last N minutes (default 5, max 15)."
-    )
-)
-@_output_options
-@_connected
+@_query_options(real_time=True)
+@output_options(rows=_METRIC_ROWS)
+@connected
 def realtime(connection: Connection, **options: Any) -> None:
     """Real-time metrics (at most the last 15 minutes).
 
@@ -578,31 +260,32 @@ def realtime(connection: Connection, **options: Any) -> None:
     _run_metrics_query(connection, real_time=True, **options)
 
 
-_EXPORT_EPILOG = """\b
+_READ_BACK = """Read it back: pandas.read_parquet("/data/conviva"),
+  polars.read_parquet("/data/conviva/**/*.parquet", hive_partitioning=True),
+  duckdb "SELECT * FROM read_parquet('/data/conviva/*/*.parquet', hive_partitioning=true)"
+"""
+_EXPORT_EPILOG = f"""\b
 Examples:
   pyconviva export attempts plays --group-by isp --ungrouped --days 7 -d conviva-data --emulator
   pyconviva export attempts plays bitrate --group-by device-os --group-by-tag appVersion \\
       --days 90 --granularity P1D --directory /data/conviva
-  pyconviva export plays+bitrate --group-by cdn --start 2026-01-01 --end 2026-02-01 -d data
+  pyconviva export plays+bitrate --group-by cdn --start {_A_MONTH_AGO} --end {_YESTERDAY} -d data
 Nightly (cron): the first run exports the last 30 days, each later run only what is new:
   15 2 * * *  pyconviva export attempts plays --group-by isp --ungrouped --since-last \\
       --days 30 --directory /data/conviva >> /var/log/conviva-export.log 2>&1
-Read it back: pandas.read_parquet("/data/conviva"),
-  polars.read_parquet("/data/conviva/**/*.parquet", hive_partitioning=True),
-  duckdb "SELECT * FROM read_parquet('/data/conviva/*/*.parquet', hive_partitioning=true)"
-"""
+{_READ_BACK}"""
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog=_EXPORT_EPILOG)
 @click.argument(
-    "metrics", nargs=-1, required=True, metavar="METRIC...", shell_complete=_complete_metric
+    "metrics", nargs=-1, required=True, metavar="METRIC...", shell_complete=complete_metric
 )
 @click.option(
     "--group-by",
     "group_bys",
     multiple=True,
     metavar="DIM",
-    shell_complete=_complete_dimension,
+    shell_complete=complete_dimension,
     help="Also export each METRIC broken down by this dimension (repeatable).",
 )
 @click.option(
@@ -617,11 +300,12 @@ Read it back: pandas.read_parquet("/data/conviva"),
     is_flag=True,
     help="Also export the ungrouped totals (the default when no group-by is given).",
 )
-@click.option("--start", metavar="ISO", help="Range start (inclusive), e.g. 2025-01-01.")
-@click.option("--end", metavar="ISO", help="Range end (exclusive), e.g. 2025-02-01.")
+@click.option("--start", metavar="ISO", help=f"Range start (inclusive), e.g. {_A_MONTH_AGO}.")
+@click.option("--end", metavar="ISO", help=f"Range end (exclusive), e.g. {_YESTERDAY}.")
 @click.option(
     "--days",
-    type=click.IntRange(min=1),
+    type=int,
+    callback=positive_count,
     metavar="N",
     help="The last N days up to the last full hour (midnight with P1D), instead of --start/--end.",
 )
@@ -649,10 +333,11 @@ Read it back: pandas.read_parquet("/data/conviva"),
 @click.option(
     "--concurrency",
     type=int,
+    callback=positive_count,
     metavar="N",
     help="Requests in flight at once (default 8); the API's rate limit applies in any case.",
 )
-@_connected
+@connected
 def export(
     connection: Connection, directory: Path, concurrency: int | None, **options: Any
 ) -> None:
@@ -674,39 +359,9 @@ def export(
             "--start DATE or --days N for the first run"
         )
     settings = {} if concurrency is None else {"max_concurrency": concurrency}
-    with connection.open_client(**settings) as client, _progress("Exporting") as progress:
+    with connection.open_client(**settings) as client, progress_shown("Exporting") as progress:
         summary = export_dataset(client, directory=directory, progress=progress, **arguments)
-    _report_export(summary)
-
-
-_ERRORS_SHOWN = 5  # a network outage fails every unit alike: a few lines say it
-
-
-def _report_export(summary: ExportSummary) -> None:
-    """The summary line on stdout; failed units on stderr and the first one's exit code."""
-    files = sum(1 for _ in summary.directory.rglob("*.parquet"))
-    for path, error in list(summary.errors.items())[:_ERRORS_SHOWN]:
-        click.echo(f"Error: {path}: {_one_line(error, debug=False)}", err=True)
-    if len(summary.errors) > _ERRORS_SHOWN:
-        click.echo(f"Error: ... and {len(summary.errors) - _ERRORS_SHOWN} more", err=True)
-    click.echo(export_summary_line(summary, files=files))
-    if summary.errors:
-        click.echo(
-            "pyconviva: what succeeded is saved; run the same command again to fetch only the "
-            "missing windows",
-            err=True,
-        )
-        raise click.exceptions.Exit(exit_code_for(next(iter(summary.errors.values()))))
-
-
-def export_summary_line(summary: ExportSummary, *, files: int) -> str:
-    """One line: what this run wrote, skipped and failed, and the dataset it left."""
-    return (
-        f"Exported {format_instant(summary.start)} to {format_instant(summary.end)} into "
-        f"{summary.directory}: {len(summary.written)} units written ({summary.rows:,} rows), "
-        f"{summary.skipped} skipped (already exported), {len(summary.errors)} failed; "
-        f"{files} files in the dataset"
-    )
+    report_export(summary, granularity=arguments["granularity"])
 
 
 def _show_metadata(
@@ -717,14 +372,14 @@ def _show_metadata(
     fetch: Callable[[ConvivaAPI], MetadataResult],
 ) -> None:
     destination = Destination.choose(output_format, output)
-    with connection.open_client() as client, _progress("Querying Conviva"):
+    with connection.open_client() as client, progress_shown("Querying Conviva"):
         result = fetch(client)
     destination.write(metadata_tabular(result, title))
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog="Example: pyconviva dimensions --emulator")
-@_output_options
-@_connected
+@output_options(rows="one per item the API lists")
+@connected
 def dimensions(connection: Connection, output_format: str | None, output: Path | None) -> None:
     """Dimensions the account can filter and group by."""
     _show_metadata(
@@ -733,8 +388,8 @@ def dimensions(connection: Connection, output_format: str | None, output: Path |
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog="Example: pyconviva filters --format csv")
-@_output_options
-@_connected
+@output_options(rows="one per item the API lists")
+@connected
 def filters(connection: Connection, output_format: str | None, output: Path | None) -> None:
     """Saved filters (their ids go to --filter-id)."""
     _show_metadata(
@@ -743,8 +398,8 @@ def filters(connection: Connection, output_format: str | None, output: Path | No
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog="Example: pyconviva kpis --emulator")
-@_output_options
-@_connected
+@output_options(rows="one per item the API lists")
+@connected
 def kpis(connection: Connection, output_format: str | None, output: Path | None) -> None:
     """KPI threshold sets (their ids go to --kpi-id)."""
     _show_metadata(connection, output_format, output, "KPIs", lambda c: c.get_kpis())
@@ -759,12 +414,12 @@ Examples:
 
 
 @app.command(context_settings=_HELP_SETTINGS, epilog=_ENDPOINTS_EPILOG)
-@click.argument("metric_group", required=False, shell_complete=_complete_metric)
+@click.argument("metric_group", required=False, shell_complete=complete_metric)
 @click.option(
     "--dimension-tag", is_flag=True, help="With METRIC_GROUP: the custom-tag group-by endpoints."
 )
-@_output_options
-@_connected
+@output_options(rows="one per item the API lists")
+@connected
 def endpoints(
     connection: Connection,
     metric_group: str | None,
@@ -789,33 +444,6 @@ def endpoints(
     )
 
 
-def catalogue_rows(*, real_time_only: bool) -> list[dict[str, Any]]:
-    """The built-in metric catalogue, one row per metric, with the groups that include it."""
-    from pyconviva._catalog import METRIC_GROUPS, METRICS
-
-    rows = []
-    for info in METRICS.values():
-        if real_time_only and not info.real_time:
-            continue
-        groups = [group for group, members in METRIC_GROUPS.items() if info.name in members]
-        rows.append(
-            {
-                "name": info.name,
-                "label": info.label,
-                "fields": list(info.fields),
-                "real_time": info.real_time,
-                "groups": groups,
-            }
-        )
-    return rows
-
-
-def metric_group_rows() -> list[dict[str, Any]]:
-    from pyconviva._catalog import METRIC_GROUPS
-
-    return [{"group": name, "metrics": list(members)} for name, members in METRIC_GROUPS.items()]
-
-
 _METRICS_EPILOG = """\b
 Examples:
   pyconviva metrics
@@ -827,7 +455,7 @@ Examples:
 @app.command(context_settings=_HELP_SETTINGS, epilog=_METRICS_EPILOG)
 @click.option("--real-time", is_flag=True, help="Only metrics known to work in real time.")
 @click.option("--groups", is_flag=True, help="List the metric groups instead of the metrics.")
-@_output_options
+@output_options(rows="one per metric, or per metric group with --groups", raw=False)
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 def metrics(
     real_time: bool, groups: bool, output_format: str | None, output: Path | None, debug: bool
@@ -836,7 +464,12 @@ def metrics(
 
     Accounts may have more metrics; `pyconviva endpoints` asks the API.
     """
-    with _errors_reported(debug):
+    with errors_reported(debug, "metrics"):
+        if groups and real_time:
+            raise click.UsageError(
+                "--groups lists the metric groups, which --real-time cannot narrow; give one "
+                "of them"
+            )
         destination = Destination.choose(output_format, output)
         if groups:
             rows = metric_group_rows()
@@ -847,10 +480,10 @@ def metrics(
         destination.write(Tabular(rows, rows, lambda path: rows_to_parquet(rows, path), title))
 
 
-_EMULATOR_EPILOG = """\b
+_EMULATOR_EPILOG = f"""\b
 Examples:
   pyconviva emulator --port 8080
-  pyconviva emulator --now 2025-01-06T12:00:00Z --latency 0.2 --rate-limit
+  pyconviva emulator --now {_TODAY}T12:00:00Z --latency 0.2 --rate-limit
   pyconviva emulator --fault-rate 0.1 --seed 7     # soak-test your retries
 Then, in another shell, point the library or the command line at it:
   export CONVIVA_BASE_URL=http://127.0.0.1:8080
@@ -864,7 +497,7 @@ Then, in another shell, point the library or the command line at it:
 @click.option(
     "--now",
     metavar="ISO",
-    callback=_parse_instant_option,
+    callback=instant_option,
     help="A fixed clock instead of the real time.",
 )
 @click.option(
@@ -914,7 +547,7 @@ def emulator(
     from pyconviva.emulator import Emulator
     from pyconviva.emulator._foreground import serve_in_foreground
 
-    with _errors_reported(debug):
+    with errors_reported(debug, "emulator"):
         try:
             server = Emulator(
                 seed=seed,

@@ -1,6 +1,8 @@
-"""Output formats of the command line, and files written so that an interruption leaves none.
+"""The output formats of the command line: rows and replies as table, CSV, JSON, JSON Lines
+or Parquet.
 
-Everything here returns text or writes files; the command module decides where text goes.
+Everything here returns text or writes a given path; :mod:`pyconviva.cli.destination` decides
+which format and where it goes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "Tabular",
-    "choose_format",
     "csv_text",
     "json_text",
     "jsonl_text",
@@ -36,15 +37,7 @@ __all__ = [
     "rows_to_parquet",
 ]
 
-FORMATS = ("table", "csv", "json", "jsonl", "parquet")
-_FORMAT_BY_SUFFIX = {
-    ".csv": "csv",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+FORMATS = ("table", "csv", "json", "jsonl", "parquet", "raw")
 
 Row = Mapping[str, Any]
 
@@ -53,10 +46,10 @@ Row = Mapping[str, Any]
 class Tabular:
     """What a command has to show, in the shapes the formats need.
 
-    ``rows`` feed the table, CSV and JSON Lines; ``document`` is what ``--format json`` writes
-    (the API's reply as it came); ``write_parquet`` writes the rows' frame to a path;
-    ``totals`` are the reply's totals, shown under a table (the machine formats carry them in
-    the JSON reply).
+    ``rows`` feed the table, CSV, JSON and JSON Lines; ``document`` is what ``--format raw``
+    writes (the API's reply as it came); ``write_parquet`` writes the rows' frame to a path;
+    ``totals`` are the reply's totals, shown under a table (of the machine formats, only the
+    raw reply carries them).
     """
 
     rows: Sequence[Row]
@@ -64,15 +57,6 @@ class Tabular:
     write_parquet: Callable[[Path], object]
     title: str = ""
     totals: Sequence[Row] = ()  # shown under a table: the number a quick look is after
-
-
-def choose_format(requested: str | None, output: Path | None, stdout_is_terminal: bool) -> str:
-    """The asked-for format, else the output file's suffix, else table on a terminal, CSV off."""
-    if requested is not None:
-        return requested
-    if output is not None:
-        return _FORMAT_BY_SUFFIX.get(output.suffix.lower(), "csv")
-    return "table" if stdout_is_terminal else "csv"
 
 
 def cell_text(value: Any) -> str:
