@@ -8,8 +8,8 @@ windows, and a few unknown metrics the API answers 404). It runs twice, in proce
 emulators with the same data seed and clock: once fault-free, once with a seeded random fault on
 30 % of requests drawn from every kind in :data:`MIX` (500/502/503, 429 with and without
 ``Retry-After``, dropped connections, replies past the timeout, truncated bodies and HTML
-gateway pages), after two scripted 429 storms. The client's waits run on virtual clocks (its
-private ``_sleep``/``_monotonic`` seams), so backoff costs no real time. The export soak writes
+gateway pages), after two scripted 429 storms. The client waits on a virtual clock
+(``clock=pyconviva.testing.VirtualClock()``), so backoff costs no real time. The export soak writes
 ``--units`` Parquet files with ``export_dataset`` the same two ways and compares the files.
 
 Printed: requests, faults injected by kind, retries logged, the most attempts one window needed,
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import logging
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -36,12 +35,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from pyconviva import MetricsResult
-from pyconviva._bulk import QuerySpec
-from pyconviva._client import ConvivaAPI
-from pyconviva._dataset import ExportSummary, export_dataset
-from pyconviva._exceptions import ConvivaError
-from pyconviva._retry import RetryPolicy
+from pyconviva import (
+    ConvivaAPI,
+    ConvivaError,
+    ExportSummary,
+    MetricsResult,
+    QuerySpec,
+    RetryPolicy,
+    export_dataset,
+)
 from pyconviva.emulator import (
     DropConnection,
     Emulator,
@@ -53,6 +55,7 @@ from pyconviva.emulator import (
     StatusFault,
     TruncateBody,
 )
+from pyconviva.testing import VirtualClock
 
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
 DATA_SEED = 0
@@ -68,7 +71,9 @@ RETRY_AFTER = 2.5
 # Enough retries that no window runs out of them; the time budget is virtual. Waits cost no
 # time, so the thread that meets a scripted storm first retries straight into the rest of it
 # (up to 17 attempts on one window were seen): 30 retries leave 14 more for the 30 % draw, which
-# fails them all about once in 10**7 windows.
+# fails them all about once in 10**7 windows. The threads wait on one shared virtual clock, so a
+# window's budget also counts the other threads' waits: the whole batch waits some 240 virtual
+# seconds, far inside the hour.
 POLICY = RetryPolicy(max_retries=30, total_timeout=3600.0)
 
 MIX: tuple[Fault, ...] = (
@@ -270,33 +275,9 @@ def soak_specs(queries: int = QUERIES) -> list[QuerySpec]:
 # --- running it --------------------------------------------------------------------------------
 
 
-class VirtualClocks:
-    """The client's ``_sleep`` and ``_monotonic``: one virtual clock per thread.
-
-    A wait moves only the waiting thread's clock and costs no real time, so each call's retry
-    budget counts its own waits, as it would with real time, whichever thread it runs on.
-    """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self.waited = 0.0
-
-    def monotonic(self) -> float:
-        return float(getattr(self._local, "now", 0.0))
-
-    def sleep(self, seconds: float) -> None:
-        self._local.now = self.monotonic() + seconds
-        with self._lock:
-            self.waited += seconds
-
-
-def soak_client(emulator: Emulator, clocks: VirtualClocks) -> ConvivaAPI:
-    """An in-process client with the soak's retry policy and timeout, waiting on ``clocks``."""
-    api = emulator.client(rate_limit=False, timeout=TIMEOUT, retry=POLICY)
-    api._sleep = clocks.sleep
-    api._monotonic = clocks.monotonic
-    return api
+def soak_client(emulator: Emulator, clock: VirtualClock) -> ConvivaAPI:
+    """An in-process client with the soak's retry policy and timeout, waiting on ``clock``."""
+    return emulator.client(rate_limit=False, timeout=TIMEOUT, retry=POLICY, clock=clock)
 
 
 def soak_emulator(*, faulted: bool, fault_seed: int = FAULT_SEED) -> Emulator:
@@ -354,9 +335,9 @@ class SoakRun:
 
 def run_batch(emulator: Emulator, specs: Sequence[QuerySpec]) -> SoakRun:
     """``get_many(specs)`` on a soak client of ``emulator`` at the client's default concurrency."""
-    clocks = VirtualClocks()
+    clock = VirtualClock()
     totals: list[int] = []
-    with warnings_logged() as warnings, soak_client(emulator, clocks) as api:
+    with warnings_logged() as warnings, soak_client(emulator, clock) as api:
         started = time.perf_counter()
         batch = api.get_many(specs, progress=lambda done, total: totals.append(total))
         seconds = time.perf_counter() - started
@@ -366,7 +347,7 @@ def run_batch(emulator: Emulator, specs: Sequence[QuerySpec]) -> SoakRun:
         warnings=tuple(warnings),
         windows=totals[-1] if totals else 0,
         seconds=seconds,
-        waited=clocks.waited,
+        waited=clock.slept,
     )
 
 
@@ -456,7 +437,7 @@ def export_days(units: int) -> int:
 
 def run_export(emulator: Emulator, directory: Path, days: int) -> tuple[ExportSummary, float]:
     """Export ``days`` days up to the last midnight into ``directory``: summary, wall time."""
-    with soak_client(emulator, VirtualClocks()) as api:
+    with soak_client(emulator, VirtualClock()) as api:
         started = time.perf_counter()
         summary = export_dataset(
             api,

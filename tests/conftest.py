@@ -1,1 +1,17 @@
 """Fixtures shared by the whole suite. Sample replies and builders live in ``tests/helpers.py``."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyconviva.testing import FIXED_NOW, VirtualClock
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """Virtual time for a client's ``clock=``: waits return at once and are recorded.
+
+    Starts at ``FIXED_NOW``; an emulator's client keeps the emulator's wall time and takes only
+    the waits and the monotonic time from it.
+    """
+    return VirtualClock(FIXED_NOW)

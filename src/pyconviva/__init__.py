@@ -34,10 +34,11 @@ from pyconviva._exceptions import (
 from pyconviva._version import __version__
 
 if TYPE_CHECKING:
-    from pyconviva._bulk import BatchResult, QuerySpec
+    from pyconviva._bulk import BatchResult
     from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
+    from pyconviva._clock import Clock, SystemClock
     from pyconviva._dataset import ExportSummary, export_dataset
-    from pyconviva._query import MetricsQuery
+    from pyconviva._query import MetricsQuery, QuerySpec
     from pyconviva._ratelimit import RateLimiter
     from pyconviva._results import MetadataResult, MetricsResult
     from pyconviva._retry import RetryPolicy
@@ -48,15 +49,17 @@ if TYPE_CHECKING:
 _LAZY = {
     "AsyncConvivaAPI": "pyconviva._client",
     "BatchResult": "pyconviva._bulk",
+    "Clock": "pyconviva._clock",
     "ConvivaAPI": "pyconviva._client",
     "ExportSummary": "pyconviva._dataset",
     "MetadataResult": "pyconviva._results",
     "MetricsQuery": "pyconviva._query",
     "MetricsResult": "pyconviva._results",
-    "QuerySpec": "pyconviva._bulk",
+    "QuerySpec": "pyconviva._query",
     "RateLimit": "pyconviva._rules",
     "RateLimiter": "pyconviva._ratelimit",
     "RetryPolicy": "pyconviva._retry",
+    "SystemClock": "pyconviva._clock",
     "export_dataset": "pyconviva._dataset",
 }
 
@@ -85,6 +88,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
+    "Clock",
     "ConfigurationError",
     "ConvivaAPI",
     "ConvivaError",
@@ -103,6 +107,7 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
+    "SystemClock",
     "UnexpectedResponseError",
     "UnprocessableEntityError",
     "__version__",

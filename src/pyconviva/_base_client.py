@@ -6,6 +6,10 @@ resolving the configuration, building queries and httpx2 requests, turning a rep
 result or into the right :class:`~pyconviva._exceptions.APIStatusError`, and deciding, through
 :class:`Attempts`, whether and when to retry.
 
+Time is the client's :class:`~pyconviva.Clock` alone (``self._clock``): ``now()`` resolves
+relative ranges and ``Retry-After`` dates, ``monotonic()`` measures the retry budget, and the
+subclasses wait with its ``sleep`` / ``async_sleep``, the rate limiter's waits included.
+
 The send path is a seam for the bulk layer: ``_prepare`` / ``_prepare_metrics`` make a
 :class:`PreparedRequest`, the client's ``_send`` sends it with retries (each attempt through
 ``_send_once``) and returns a 2xx ``httpx2.Response`` or raises, and ``_metrics_result`` /
@@ -20,10 +24,9 @@ import logging
 import random
 import re
 import ssl
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx2
@@ -37,6 +40,7 @@ from pyconviva._bulk import (
     plan_batch,
     plan_query,
 )
+from pyconviva._clock import Clock, as_clock
 from pyconviva._config import ClientConfig, Credentials, load_config
 from pyconviva._exceptions import (
     APIConnectionError,
@@ -47,7 +51,7 @@ from pyconviva._exceptions import (
     QueryError,
     status_error_class,
 )
-from pyconviva._query import MetricsQuery
+from pyconviva._query import MetricsQuery, QuerySpec
 from pyconviva._ratelimit import RateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import (
@@ -264,17 +268,15 @@ class Attempts:
         *,
         policy: RetryPolicy,
         credentials: Credentials,
-        monotonic: Callable[[], float],
-        clock: Callable[[], datetime],
+        clock: Clock,
         rng: random.Random,
     ) -> None:
         self._prepared = prepared
         self._policy = policy
         self._credentials = credentials
-        self._monotonic = monotonic
         self._clock = clock
         self._rng = rng
-        self._started = monotonic()
+        self._started = clock.monotonic()
         self.count = 0
 
     def succeeded(self, response: httpx2.Response) -> httpx2.Response:
@@ -296,7 +298,9 @@ class Attempts:
         logger.debug("%s -> %d (attempt %d)", self._prepared.description, status, self.count)
         if should_retry(status):
             retry_after = parse_retry_after(
-                response.headers.get("retry-after"), self._clock(), self._policy.retry_after_cap
+                response.headers.get("retry-after"),
+                self._clock.now(),
+                self._policy.retry_after_cap,
             )
             delay = self._retry_delay(f"HTTP {status}", retry_after)
             if delay is not None:
@@ -322,7 +326,7 @@ class Attempts:
         if retry_number > self._policy.max_retries:
             return None
         delay = next_delay(retry_number, self._policy, retry_after, self._rng.random())
-        if not within_budget(self._monotonic() - self._started, delay, self._policy):
+        if not within_budget(self._clock.monotonic() - self._started, delay, self._policy):
             return None
         logger.warning(
             "Retrying %s in %.2f s (retry %d of %d) after %s",
@@ -338,7 +342,7 @@ class Attempts:
     def _give_up_note(self) -> str | None:
         if self.count == 1:
             return None
-        elapsed = self._monotonic() - self._started
+        elapsed = self._clock.monotonic() - self._started
         subject = self._prepared.subject
         return (
             f"Gave up after {self.count} attempt{'s' if self.count != 1 else ''} in "
@@ -346,10 +350,6 @@ class Attempts:
             f"total_timeout={self._policy.total_timeout:g} s)"
             + (f" on {subject}" if subject else "")
         )
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _rate_limiter(rate_limit: object) -> RateLimiter:
@@ -367,11 +367,24 @@ def _rate_limiter(rate_limit: object) -> RateLimiter:
     )
 
 
+def _max_window(max_window: timedelta | None) -> timedelta | None:
+    """``max_window`` once checked: ``None`` or a positive ``timedelta`` (callers may pass
+    anything)."""
+    if max_window is None:
+        return None
+    if not isinstance(max_window, timedelta) or max_window <= timedelta(0):
+        raise ConfigurationError(
+            f"max_window={max_window!r} is not a positive timedelta; pass e.g. "
+            "max_window=timedelta(days=7), or None for the API's own limits"
+        )
+    return max_window
+
+
 class BaseConvivaClient:
     """Configuration, request building and reply handling shared by both clients.
 
-    Subclasses provide ``_send`` (sync or async) built from :class:`Attempts`; the private
-    attributes ``_monotonic`` and the subclass's ``_sleep`` are the timing seam tests replace.
+    Subclasses provide ``_send`` (sync or async) built from :class:`Attempts`, waiting on
+    ``self._clock``.
     """
 
     def __init__(
@@ -385,9 +398,10 @@ class BaseConvivaClient:
         max_retries: int,
         retry: RetryPolicy | None,
         verify: str | ssl.SSLContext | None,
-        clock: Callable[[], datetime] | None,
+        clock: Clock | Callable[[], datetime] | None,
         rate_limit: bool | RateLimiter,
         max_concurrency: int,
+        max_window: timedelta | None,
         has_transport: bool,
     ) -> None:
         self._config: ClientConfig = load_config(
@@ -405,12 +419,10 @@ class BaseConvivaClient:
             raise ConfigurationError(concurrency_problem(max_concurrency, "max_concurrency"))
         self._max_concurrency = max_concurrency
         self._rate_limiter = _rate_limiter(rate_limit)
-        self._clock: Callable[[], datetime] = clock or _utc_now
-        self._monotonic: Callable[[], float] = time.monotonic
+        self._max_window = _max_window(max_window)
+        self._clock = as_clock(clock)
         # Per client, so jitter never touches the process-wide random state.
         self._rng = random.Random()
-        # Caps split windows below the API's longest (None: the API's): smaller requests.
-        self._split_span: timedelta | None = None
 
     @property
     def base_url(self) -> str:
@@ -447,36 +459,21 @@ class BaseConvivaClient:
         """The default bound on requests in flight at once for one call."""
         return self._max_concurrency
 
-    def _plan(
-        self,
-        root: Root,
-        metrics: object,
-        group_by: object,
-        filter_by: object,
-        time_range: object,
-        sort_by: object,
-        granularity: object,
-        limit: object,
-        kpi_id: object,
-        split: bool,
-    ) -> PlannedQuery:
-        return plan_query(
-            root,
-            metrics,
-            group_by,
-            filter_by,
-            time_range,
-            sort_by,
-            granularity,
-            limit=limit,
-            kpi_id=kpi_id,
-            now=self._clock(),
-            split=split,
-            span=self._split_span,
-        )
+    @property
+    def max_window(self) -> timedelta | None:
+        """The longest span one request of a split range covers (``None``: the API's limits)."""
+        return self._max_window
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this client reads, measures and waits on (see the ``clock`` argument)."""
+        return self._clock
+
+    def _plan(self, spec: QuerySpec, split: bool) -> PlannedQuery:
+        return plan_query(spec, now=self._clock.now(), split=split, max_window=self._max_window)
 
     def _plan_batch(
-        self, specs: Iterable[object], max_concurrency: object
+        self, specs: Iterable[QuerySpec], max_concurrency: int | None
     ) -> tuple[list[PlannedQuery | None], dict[int, ConvivaError], int]:
         """The planned queries of a batch, the errors of invalid specs, and the bound to use."""
         bound = self._max_concurrency if max_concurrency is None else max_concurrency
@@ -484,7 +481,7 @@ class BaseConvivaClient:
             raise QueryError(
                 concurrency_problem(bound, "max_concurrency"), argument="max_concurrency"
             )
-        planned, errors = plan_batch(list(specs), self._clock(), span=self._split_span)
+        planned, errors = plan_batch(list(specs), self._clock.now(), max_window=self._max_window)
         return planned, errors, bound
 
     @staticmethod
@@ -509,7 +506,6 @@ class BaseConvivaClient:
             prepared,
             policy=self._config.retry,
             credentials=self._config.credentials,
-            monotonic=self._monotonic,
             clock=self._clock,
             rng=self._rng,
         )

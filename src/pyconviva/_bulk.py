@@ -12,27 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, TypeAlias, TypeGuard, overload
+from datetime import datetime, timedelta
+from typing import TypeAlias, TypeGuard, overload
 
 from pyconviva._exceptions import ConvivaError, QueryError, ResponseTooLargeError
 from pyconviva._merge import merge_replies
-from pyconviva._query import MetricsQuery, build_metrics_query
+from pyconviva._query import MetricsQuery, QuerySpec, build_metrics_query
 from pyconviva._results import MetricsResult
-from pyconviva._rules import HISTORICAL, REAL_TIME, Root, format_instant
+from pyconviva._rules import format_instant
 from pyconviva._split import halve, plan_windows
 
 __all__ = [
     "BatchResult",
-    "FilterBy",
-    "GroupBy",
-    "Metrics",
     "Outcome",
     "PlannedQuery",
     "Progress",
-    "QuerySpec",
-    "SortBy",
-    "TimeRange",
     "assemble",
     "assemble_batch",
     "batch_windows",
@@ -44,79 +38,9 @@ __all__ = [
     "too_large_halves",
 ]
 
-Metrics: TypeAlias = "str | Sequence[str]"
-GroupBy: TypeAlias = "str | Mapping[str, str] | None"
-FilterBy: TypeAlias = "Mapping[str, Any] | None"
-Instant: TypeAlias = "str | datetime | date"
-TimeRange: TypeAlias = "int | timedelta | Mapping[str, Any] | tuple[Instant, Instant] | None"
-SortBy: TypeAlias = "str | Sequence[str] | None"
-
 # What fetching one window gives: its replies in time order (two or more after a 413 split),
 # or the error that stopped it.
 Outcome: TypeAlias = "list[MetricsResult] | ConvivaError"
-
-
-@dataclass(frozen=True)
-class QuerySpec:
-    """One query of a batch for :meth:`ConvivaAPI.get_many`; validated when the batch runs.
-
-    The fields are the arguments of ``get_historical_data`` / ``get_real_time_data``; build one
-    with :meth:`historical` or :meth:`real_time`.
-    """
-
-    root: Root
-    metrics: Metrics
-    group_by: GroupBy = None
-    filter_by: FilterBy = None
-    time_range: TimeRange = None
-    sort_by: SortBy = None
-    granularity: str | None = None
-    limit: int | None = None
-    kpi_id: int | str | None = None
-
-    @classmethod
-    def historical(
-        cls,
-        metrics: Metrics,
-        group_by: GroupBy = None,
-        filter_by: FilterBy = None,
-        time_range: TimeRange = None,
-        sort_by: SortBy = None,
-        granularity: str | None = None,
-        *,
-        limit: int | None = None,
-        kpi_id: int | str | None = None,
-    ) -> QuerySpec:
-        """A historical query, with the arguments of ``get_historical_data``."""
-        return cls(
-            HISTORICAL,
-            metrics,
-            group_by,
-            filter_by,
-            time_range,
-            sort_by,
-            granularity,
-            limit,
-            kpi_id,
-        )
-
-    @classmethod
-    def real_time(
-        cls,
-        metrics: Metrics,
-        group_by: GroupBy = None,
-        filter_by: FilterBy = None,
-        time_range: TimeRange = None,
-        sort_by: SortBy = None,
-        granularity: str | None = None,
-        *,
-        limit: int | None = None,
-        kpi_id: int | str | None = None,
-    ) -> QuerySpec:
-        """A real-time query, with the arguments of ``get_real_time_data``."""
-        return cls(
-            REAL_TIME, metrics, group_by, filter_by, time_range, sort_by, granularity, limit, kpi_id
-        )
 
 
 class BatchResult(Sequence["MetricsResult | ConvivaError"]):
@@ -174,47 +98,24 @@ class PlannedQuery:
 
 
 def plan_query(
-    root: Root,
-    metrics: object,
-    group_by: object = None,
-    filter_by: object = None,
-    time_range: object = None,
-    sort_by: object = None,
-    granularity: object = None,
-    *,
-    limit: object = None,
-    kpi_id: object = None,
-    now: datetime,
-    split: bool = True,
-    span: timedelta | None = None,
+    spec: QuerySpec, *, now: datetime, split: bool = True, max_window: timedelta | None = None
 ) -> PlannedQuery:
-    """Validate a call and plan its windows; raises ``QueryError`` before any I/O.
+    """Validate a query and plan its windows; raises ``QueryError`` before any I/O.
 
     With ``split`` a range longer than one request may cover becomes several legal windows;
-    without it such a range is refused, as a single request would be. ``span`` caps the window
-    length below the API's (smaller requests).
+    without it such a range is refused, as a single request would be. ``max_window`` caps the
+    window length below the API's (smaller requests); it applies only when splitting.
     """
-    query = build_metrics_query(
-        root,
-        metrics,
-        group_by,
-        filter_by,
-        time_range,
-        sort_by,
-        granularity,
-        limit=limit,
-        kpi_id=kpi_id,
-        now=now,
-        check_limits=not split,
-    )
-    windows = plan_windows(query, now, span=span) if split else [query]
+    query = build_metrics_query(spec, now=now, check_limits=not split)
+    windows = plan_windows(query, now, max_window=max_window) if split else [query]
     return PlannedQuery(query, tuple(windows))
 
 
 def plan_batch(
-    specs: Sequence[object], now: datetime, *, span: timedelta | None = None
+    specs: Sequence[object], now: datetime, *, max_window: timedelta | None = None
 ) -> tuple[list[PlannedQuery | None], dict[int, ConvivaError]]:
-    """Plan every spec of a batch; an invalid one is reported by index, never sent."""
+    """Plan every spec of a batch; an invalid one (or one that is not a ``QuerySpec``) is
+    reported by index, never sent."""
     planned: list[PlannedQuery | None] = []
     errors: dict[int, ConvivaError] = {}
     for index, spec in enumerate(specs):
@@ -225,21 +126,7 @@ def plan_batch(
                     "query with QuerySpec.historical(...) or QuerySpec.real_time(...)",
                     argument="specs",
                 )
-            planned.append(
-                plan_query(
-                    spec.root,
-                    spec.metrics,
-                    spec.group_by,
-                    spec.filter_by,
-                    spec.time_range,
-                    spec.sort_by,
-                    spec.granularity,
-                    limit=spec.limit,
-                    kpi_id=spec.kpi_id,
-                    now=now,
-                    span=span,
-                )
-            )
+            planned.append(plan_query(spec, now=now, max_window=max_window))
         except QueryError as exc:
             planned.append(None)
             errors[index] = exc

@@ -1,17 +1,18 @@
 """``ConvivaAPI`` and ``AsyncConvivaAPI``: thin I/O shells over :mod:`pyconviva._base_client`.
 
 The two classes have the same public methods with the same signatures (a test checks this);
-they differ only in ``send`` vs ``await send`` and ``sleep`` vs ``await sleep``.
+they differ only in ``send`` vs ``await send`` and ``clock.sleep`` vs ``await
+clock.async_sleep``. A call travels as one :class:`~pyconviva.QuerySpec`, built by the public
+method.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 
 import httpx2
@@ -19,25 +20,29 @@ import httpx2
 from pyconviva._base_client import BaseConvivaClient, PreparedRequest
 from pyconviva._bulk import (
     BatchResult,
-    FilterBy,
-    GroupBy,
-    Metrics,
     Outcome,
     Progress,
-    QuerySpec,
-    SortBy,
-    TimeRange,
     assemble_batch,
     batch_windows,
     too_large_halves,
 )
+from pyconviva._clock import Clock
 from pyconviva._config import DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from pyconviva._exceptions import ConvivaError, ResponseTooLargeError
-from pyconviva._query import MetricsQuery, group_by_endpoints_path, metadata_path
+from pyconviva._query import (
+    FilterBy,
+    GroupBy,
+    Metrics,
+    MetricsQuery,
+    QuerySpec,
+    SortBy,
+    TimeRange,
+    group_by_endpoints_path,
+    metadata_path,
+)
 from pyconviva._ratelimit import AsyncRateLimiter, RateLimiter, SyncRateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import RetryPolicy
-from pyconviva._rules import HISTORICAL, REAL_TIME, Root
 
 __all__ = ["AsyncConvivaAPI", "ConvivaAPI"]
 
@@ -72,17 +77,30 @@ class ConvivaAPI(BaseConvivaClient):
             server with. Verification cannot be switched off. Default: the system trust store,
             or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set. Proxies come from the usual
             ``HTTPS_PROXY`` / ``NO_PROXY`` environment variables.
-        clock: returns the current UTC time used to resolve and check time ranges (default:
-            the real clock); the emulator passes its own so client and server agree.
+        clock: the client's time: a :class:`~pyconviva.Clock` whose ``now()`` resolves and
+            checks time ranges, whose ``monotonic()`` measures the retry budget and paces the
+            rate limit, and whose ``sleep()`` (``async_sleep()`` in the async client) makes
+            every wait, between retries and for the rate limit. Default: a
+            :class:`~pyconviva.SystemClock`, real time. In tests, a
+            :class:`pyconviva.testing.VirtualClock` makes waits instant and records them. A
+            function returning the current UTC ``datetime`` (the earlier form) is accepted too:
+            it gives the wall time, and waits are real. Read it back as :attr:`clock`.
         rate_limit: ``True`` (default) keeps to the API's published request budgets (a burst
             up to a whole budget goes out at once; only larger jobs are paced), ``False``
             sends unpaced, and a :class:`~pyconviva.RateLimiter` sets other budgets; clients
             given the same ``RateLimiter`` share its budgets.
         max_concurrency: the most requests one call keeps in flight at once (default 8), when
             it fetches a split range or a batch (``get_many``).
+        max_window: the longest span one request may cover when a range is split, as a
+            positive ``timedelta`` (default ``None``: the API's limits, e.g. 90 days). A
+            shorter window makes more, smaller requests: smaller replies, and less to fetch
+            again when one fails. Applies to every split call and to ``get_many``; a call
+            with ``split=False`` sends its range as one request regardless. A window is never
+            shorter than one bucket of the query's granularity.
 
     Raises:
-        ConfigurationError: missing credentials, unsafe ``base_url`` or TLS settings.
+        ConfigurationError: missing credentials, unsafe ``base_url`` or TLS settings, or a
+            ``max_concurrency``, ``rate_limit``, ``max_window`` or ``clock`` of the wrong kind.
 
     Example:
         >>> from pyconviva import ConvivaAPI
@@ -103,9 +121,10 @@ class ConvivaAPI(BaseConvivaClient):
         retry: RetryPolicy | None = None,
         transport: httpx2.BaseTransport | None = None,
         verify: str | ssl.SSLContext | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | Callable[[], datetime] | None = None,
         rate_limit: bool | RateLimiter = True,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_window: timedelta | None = None,
     ) -> None:
         super().__init__(
             client_key,
@@ -119,13 +138,10 @@ class ConvivaAPI(BaseConvivaClient):
             clock=clock,
             rate_limit=rate_limit,
             max_concurrency=max_concurrency,
+            max_window=max_window,
             has_transport=transport is not None,
         )
-        self._sleep: Callable[[float], None] = time.sleep
-        # The client's timing seams (_monotonic, _sleep) pace the rate limit too.
-        self._rate = SyncRateLimiter(
-            self._rate_limiter, clock=lambda: self._monotonic(), sleep=lambda s: self._sleep(s)
-        )
+        self._rate = SyncRateLimiter(self._rate_limiter, clock=self._clock)
         self._http = httpx2.Client(
             timeout=self._config.timeout,
             verify=self._config.verify,
@@ -165,7 +181,7 @@ class ConvivaAPI(BaseConvivaClient):
                 if response.is_success:
                     return attempts.succeeded(response)
                 delay = attempts.after_status(response)
-            self._sleep(delay)
+            self._clock.sleep(delay)
 
     def _fetch(self, window: MetricsQuery, split: bool) -> list[MetricsResult]:
         """One window's replies: its own, or (``split``) after a 413 those of its halves."""
@@ -212,31 +228,8 @@ class ConvivaAPI(BaseConvivaClient):
             pool.shutdown(wait=True, cancel_futures=True)
         return [found[i] for i in range(len(windows))]
 
-    def _get(
-        self,
-        root: Root,
-        metrics: Metrics,
-        group_by: GroupBy,
-        filter_by: FilterBy,
-        time_range: TimeRange,
-        sort_by: SortBy,
-        granularity: str | None,
-        limit: int | None,
-        kpi_id: int | str | None,
-        split: bool,
-    ) -> MetricsResult:
-        planned = self._plan(
-            root,
-            metrics,
-            group_by,
-            filter_by,
-            time_range,
-            sort_by,
-            granularity,
-            limit,
-            kpi_id,
-            split,
-        )
+    def _get(self, spec: QuerySpec, split: bool) -> MetricsResult:
+        planned = self._plan(spec, split)
         windows = planned.windows
         progress = Progress(None, len(windows))
         outcomes = self._fetch_all(windows, self._max_concurrency, progress, split=split)
@@ -313,10 +306,11 @@ class ConvivaAPI(BaseConvivaClient):
             limit: keep the top ``limit`` groups (1-500; the API default is 50).
             kpi_id: a KPI threshold definition id (see :meth:`get_kpis`).
             split: fetch a range longer than one request may cover (90 days; 24 hours for
-                minutely buckets) as several legal windows, concurrently and at the rate
-                limit, and halve a window whose reply is too large (413); the replies are
-                merged into one result whose ``notes`` say what a merge cannot keep (totals
-                that do not add up). ``False``: one request, refused when too long.
+                minutely buckets; or the client's ``max_window``) as several legal windows,
+                concurrently and at the rate limit, and halve a window whose reply is too
+                large (413); the replies are merged into one result whose ``notes`` say what a
+                merge cannot keep (totals that do not add up). ``False``: one request, refused
+                when too long.
 
         Returns:
             The reply as a :class:`~pyconviva.MetricsResult`: ``data["time_series"]``,
@@ -334,18 +328,17 @@ class ConvivaAPI(BaseConvivaClient):
             ...     ["attempts", "bitrate"], group_by="isp", sort_by=["bitrate", "asc"]
             ... )  # doctest: +SKIP
         """
-        return self._get(
-            HISTORICAL,
+        spec = QuerySpec.historical(
             metrics,
             group_by,
             filter_by,
             time_range,
             sort_by,
             granularity,
-            limit,
-            kpi_id,
-            split,
+            limit=limit,
+            kpi_id=kpi_id,
         )
+        return self._get(spec, split)
 
     def get_real_time_data(
         self,
@@ -377,18 +370,17 @@ class ConvivaAPI(BaseConvivaClient):
         Example:
             >>> api.get_real_time_data("attempts", time_range=5)  # doctest: +SKIP
         """
-        return self._get(
-            REAL_TIME,
+        spec = QuerySpec.real_time(
             metrics,
             group_by,
             filter_by,
             time_range,
             sort_by,
             granularity,
-            limit,
-            kpi_id,
-            split,
+            limit=limit,
+            kpi_id=kpi_id,
         )
+        return self._get(spec, split)
 
     def _metadata(self, path: str, kind: str) -> MetadataResult:
         prepared = self._prepare(path)
@@ -468,9 +460,10 @@ class AsyncConvivaAPI(BaseConvivaClient):
         retry: RetryPolicy | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         verify: str | ssl.SSLContext | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | Callable[[], datetime] | None = None,
         rate_limit: bool | RateLimiter = True,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_window: timedelta | None = None,
     ) -> None:
         super().__init__(
             client_key,
@@ -484,13 +477,10 @@ class AsyncConvivaAPI(BaseConvivaClient):
             clock=clock,
             rate_limit=rate_limit,
             max_concurrency=max_concurrency,
+            max_window=max_window,
             has_transport=transport is not None,
         )
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-        # The client's timing seams (_monotonic, _sleep) pace the rate limit too.
-        self._rate = AsyncRateLimiter(
-            self._rate_limiter, clock=lambda: self._monotonic(), sleep=lambda s: self._sleep(s)
-        )
+        self._rate = AsyncRateLimiter(self._rate_limiter, clock=self._clock)
         self._http = httpx2.AsyncClient(
             timeout=self._config.timeout,
             verify=self._config.verify,
@@ -530,7 +520,7 @@ class AsyncConvivaAPI(BaseConvivaClient):
                 if response.is_success:
                     return attempts.succeeded(response)
                 delay = attempts.after_status(response)
-            await self._sleep(delay)
+            await self._clock.async_sleep(delay)
 
     async def _fetch(self, window: MetricsQuery, split: bool) -> list[MetricsResult]:
         """One window's replies: its own, or (``split``) after a 413 those of its halves."""
@@ -573,31 +563,8 @@ class AsyncConvivaAPI(BaseConvivaClient):
             for task in tasks:
                 task.cancel()
 
-    async def _get(
-        self,
-        root: Root,
-        metrics: Metrics,
-        group_by: GroupBy,
-        filter_by: FilterBy,
-        time_range: TimeRange,
-        sort_by: SortBy,
-        granularity: str | None,
-        limit: int | None,
-        kpi_id: int | str | None,
-        split: bool,
-    ) -> MetricsResult:
-        planned = self._plan(
-            root,
-            metrics,
-            group_by,
-            filter_by,
-            time_range,
-            sort_by,
-            granularity,
-            limit,
-            kpi_id,
-            split,
-        )
+    async def _get(self, spec: QuerySpec, split: bool) -> MetricsResult:
+        planned = self._plan(spec, split)
         windows = planned.windows
         progress = Progress(None, len(windows))
         outcomes = await self._fetch_all(windows, self._max_concurrency, progress, split=split)
@@ -638,18 +605,17 @@ class AsyncConvivaAPI(BaseConvivaClient):
         Example:
             >>> await api.get_historical_data("attempts", group_by="isp")  # doctest: +SKIP
         """
-        return await self._get(
-            HISTORICAL,
+        spec = QuerySpec.historical(
             metrics,
             group_by,
             filter_by,
             time_range,
             sort_by,
             granularity,
-            limit,
-            kpi_id,
-            split,
+            limit=limit,
+            kpi_id=kpi_id,
         )
+        return await self._get(spec, split)
 
     async def get_real_time_data(
         self,
@@ -669,18 +635,17 @@ class AsyncConvivaAPI(BaseConvivaClient):
         Example:
             >>> await api.get_real_time_data("attempts", time_range=5)  # doctest: +SKIP
         """
-        return await self._get(
-            REAL_TIME,
+        spec = QuerySpec.real_time(
             metrics,
             group_by,
             filter_by,
             time_range,
             sort_by,
             granularity,
-            limit,
-            kpi_id,
-            split,
+            limit=limit,
+            kpi_id=kpi_id,
         )
+        return await self._get(spec, split)
 
     async def _metadata(self, path: str, kind: str) -> MetadataResult:
         prepared = self._prepare(path)

@@ -27,11 +27,11 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyconviva._bulk import GroupBy, QuerySpec, plan_batch
+from pyconviva._bulk import plan_batch
 from pyconviva._exceptions import ConvivaError, QueryError
 from pyconviva._files import atomic_path, remove_partials
 from pyconviva._optional import require
-from pyconviva._query import to_instant
+from pyconviva._query import GroupBy, QuerySpec, to_instant
 from pyconviva._results import MetricsResult
 from pyconviva._rules import (
     HISTORICAL,
@@ -340,7 +340,8 @@ def export_dataset(
         granularity: bucket size, one that divides a day (default ``"PT1H"``).
         since_last: continue from the end of the last range exported into ``directory``
             (``start`` is needed only for the first run) up to ``end``, by default the last
-            full hour; unfinished units of earlier runs are fetched too. For nightly jobs.
+            full hour by ``api.clock``; unfinished units of earlier runs are fetched too. For
+            nightly jobs.
         progress: called as ``progress(done, total)`` after each unit is written or fails.
 
     Returns:
@@ -432,7 +433,7 @@ def _run_range(
         last = (
             _on_grid(to_instant(end, "end", argument="end"), step, "end")
             if end is not None
-            else _grid_floor(last_full_hour(api._clock()), step)
+            else _grid_floor(last_full_hour(api.clock.now()), step)
         )
         return first, max(first, last)
     if start is None or end is None:
@@ -496,6 +497,6 @@ def _check_queries(
     """Validate each query once (over the run's first day) before anything is fetched."""
     first_day = (start, min(end, start + _DAY)) if start < end else (start - _DAY, start)
     sample = [_spec(ExportUnit(q, *first_day), granularity) for q in queries]
-    _, errors = plan_batch(sample, api._clock())
+    _, errors = plan_batch(sample, api.clock.now())
     for error in errors.values():
         raise error

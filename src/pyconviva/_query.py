@@ -1,4 +1,8 @@
-"""Validate the arguments of a metrics call and encode them as the API's path and query.
+"""The one typed query carrier (:class:`QuerySpec`), its validation, and its wire encoding.
+
+A metrics call becomes a :class:`QuerySpec` in the public method and travels as that one frozen
+object through planning down to :func:`build_metrics_query`, which validates it and encodes it
+as the API's path and query (a :class:`MetricsQuery`).
 
 Pure: no I/O, no clock (``now`` is passed in). Every bad argument raises
 :class:`~pyconviva._exceptions.QueryError` naming the argument, the bad value and the fix.
@@ -16,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Literal
+from typing import Any, Literal, TypeAlias
 
 from pyconviva import _catalog
 from pyconviva._exceptions import QueryError
@@ -42,12 +46,26 @@ from pyconviva._rules import (
 )
 
 __all__ = [
+    "FilterBy",
+    "GroupBy",
+    "Instant",
+    "Metrics",
     "MetricsQuery",
+    "QuerySpec",
+    "SortBy",
+    "TimeRange",
     "build_metrics_query",
     "group_by_endpoints_path",
     "metadata_path",
     "to_instant",
 ]
+
+Metrics: TypeAlias = "str | Sequence[str]"
+GroupBy: TypeAlias = "str | Mapping[str, str] | None"
+FilterBy: TypeAlias = "Mapping[str, Any] | None"
+Instant: TypeAlias = "str | datetime | date"
+TimeRange: TypeAlias = "int | timedelta | Mapping[str, Any] | tuple[Instant, Instant] | None"
+SortBy: TypeAlias = "str | Sequence[str] | None"
 
 Param = tuple[str, str]
 MetadataKind = Literal["endpoints", "dimensions", "filters", "kpis"]
@@ -82,6 +100,71 @@ _OWN_ARGUMENT: dict[str, str] = {
     "order": "sort_by=[metric, 'asc' | 'desc']",
     "limit": "limit=",
 }
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """One metrics query, as the caller gave it: what ``get_historical_data`` and
+    ``get_real_time_data`` build from their arguments, and what :meth:`ConvivaAPI.get_many`
+    takes one of per query. Validated when it is planned, before anything is sent.
+
+    The fields are the arguments of those methods; build one with :meth:`historical` or
+    :meth:`real_time`.
+    """
+
+    root: Root
+    metrics: Metrics
+    group_by: GroupBy = None
+    filter_by: FilterBy = None
+    time_range: TimeRange = None
+    sort_by: SortBy = None
+    granularity: str | None = None
+    limit: int | None = None
+    kpi_id: int | str | None = None
+
+    @classmethod
+    def historical(
+        cls,
+        metrics: Metrics,
+        group_by: GroupBy = None,
+        filter_by: FilterBy = None,
+        time_range: TimeRange = None,
+        sort_by: SortBy = None,
+        granularity: str | None = None,
+        *,
+        limit: int | None = None,
+        kpi_id: int | str | None = None,
+    ) -> QuerySpec:
+        """A historical query, with the arguments of ``get_historical_data``."""
+        return cls(
+            HISTORICAL,
+            metrics,
+            group_by,
+            filter_by,
+            time_range,
+            sort_by,
+            granularity,
+            limit,
+            kpi_id,
+        )
+
+    @classmethod
+    def real_time(
+        cls,
+        metrics: Metrics,
+        group_by: GroupBy = None,
+        filter_by: FilterBy = None,
+        time_range: TimeRange = None,
+        sort_by: SortBy = None,
+        granularity: str | None = None,
+        *,
+        limit: int | None = None,
+        kpi_id: int | str | None = None,
+    ) -> QuerySpec:
+        """A real-time query, with the arguments of ``get_real_time_data``."""
+        return cls(
+            REAL_TIME, metrics, group_by, filter_by, time_range, sort_by, granularity, limit, kpi_id
+        )
 
 
 @dataclass(frozen=True)
@@ -124,38 +207,28 @@ class MetricsQuery:
 
 
 def build_metrics_query(
-    root: Root,
-    metrics: object,
-    group_by: object = None,
-    filter_by: object = None,
-    time_range: object = None,
-    sort_by: object = None,
-    granularity: object = None,
-    *,
-    limit: object = None,
-    kpi_id: object = None,
-    now: datetime,
-    check_limits: bool = True,
+    spec: QuerySpec, *, now: datetime, check_limits: bool = True
 ) -> MetricsQuery:
-    """Validate a metrics call and encode it; raises ``QueryError`` on any bad argument.
+    """Validate a query and encode it; raises ``QueryError`` on any bad argument.
 
     ``check_limits=False`` skips only the span and retention rules (422 family) so that a bulk
     planner can split the window; malformed input (400 family) is still refused.
     """
+    root = spec.root
     if root not in _COUNT_KEY:
         raise QueryError(
             f"root={root!r} is not a Metrics V3 root; use {HISTORICAL!r} or {REAL_TIME!r}",
             argument="root",
         )
-    names, selection = _metric_names(metrics)
-    dimension, tag = _group_by(group_by)
+    names, selection = _metric_names(spec.metrics)
+    dimension, tag = _group_by(spec.group_by)
     grouped = dimension is not None or tag is not None
-    filters, kpi_from_filters = _filters(filter_by)
-    time_params, window = _time_range(root, time_range, now)
-    parsed_granularity = _granularity(root, granularity)
-    sort_params = _sort(sort_by, names, selection=selection, grouped=grouped)
-    checked_limit = _limit(limit, grouped=grouped)
-    kpi = _kpi(kpi_id, kpi_from_filters)
+    filters, kpi_from_filters = _filters(spec.filter_by)
+    time_params, window = _time_range(root, spec.time_range, now)
+    parsed_granularity = _granularity(root, spec.granularity)
+    sort_params = _sort(spec.sort_by, names, selection=selection, grouped=grouped)
+    checked_limit = _limit(spec.limit, grouped=grouped)
+    kpi = _kpi(spec.kpi_id, kpi_from_filters)
     effective = parsed_granularity or parse_granularity(default_granularity(root), root)
 
     violation = check_window(
@@ -164,7 +237,7 @@ def build_metrics_query(
     if violation is not None and (check_limits or violation.status == 400):
         sent = "&".join(f"{key}={value}" for key, value in time_params) or "no time parameter"
         raise QueryError(
-            f"time_range={time_range!r} (sent as {sent}): {violation.message}",
+            f"time_range={spec.time_range!r} (sent as {sent}): {violation.message}",
             argument="time_range",
         )
 

@@ -13,18 +13,17 @@ burst, and draw 429 replies.) Over a long job the rate is ``capacity / window``,
 
 Nothing in the bookkeeping reads a clock or sleeps: callers pass ``now`` and get back how long
 to wait. :class:`SyncRateLimiter` and :class:`AsyncRateLimiter` are the thin waiters around it,
-with an injectable clock and sleep. Reservations are booked at once, so callers that arrive
-together queue in arrival order instead of racing for the same tokens.
+measuring and waiting on a :class:`~pyconviva.Clock` (the client's). Reservations are booked at
+once, so callers that arrive together queue in arrival order instead of racing for the same
+tokens.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Awaitable, Callable
 
+from pyconviva._clock import Clock, SystemClock
 from pyconviva._exceptions import ConfigurationError, QueryError
 from pyconviva._rules import (
     HISTORICAL,
@@ -218,44 +217,36 @@ def _bucket(limit: RateLimit, scale: float, margin: float) -> TokenBucket:
 
 
 class SyncRateLimiter:
-    """Blocks the calling thread until a request may go; the lock is never held while sleeping."""
+    """Blocks the calling thread until a request may go; the lock is never held while sleeping.
 
-    def __init__(
-        self,
-        limiter: RateLimiter | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], object] = time.sleep,
-    ) -> None:
+    ``clock`` measures (``monotonic``) and waits (``sleep``); default: real time.
+    """
+
+    def __init__(self, limiter: RateLimiter | None = None, *, clock: Clock | None = None) -> None:
         self.limiter = limiter if limiter is not None else RateLimiter()
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock if clock is not None else SystemClock()
 
     def acquire(self, root: Root | None, cost: int = 1) -> float:
         """Wait until a request of ``cost`` on ``root`` may be sent; returns the seconds waited."""
-        wait = self.limiter.reserve(root, cost, self._clock())
+        wait = self.limiter.reserve(root, cost, self._clock.monotonic())
         if wait > 0:
-            self._sleep(wait)
+            self._clock.sleep(wait)
         return wait
 
 
 class AsyncRateLimiter:
-    """Suspends the calling task until a request may go; other tasks run meanwhile."""
+    """Suspends the calling task until a request may go; other tasks run meanwhile.
 
-    def __init__(
-        self,
-        limiter: RateLimiter | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> None:
+    ``clock`` measures (``monotonic``) and waits (``async_sleep``); default: real time.
+    """
+
+    def __init__(self, limiter: RateLimiter | None = None, *, clock: Clock | None = None) -> None:
         self.limiter = limiter if limiter is not None else RateLimiter()
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock if clock is not None else SystemClock()
 
     async def acquire(self, root: Root | None, cost: int = 1) -> float:
         """Wait until a request of ``cost`` on ``root`` may be sent; returns the seconds waited."""
-        wait = self.limiter.reserve(root, cost, self._clock())
+        wait = self.limiter.reserve(root, cost, self._clock.monotonic())
         if wait > 0:
-            await self._sleep(wait)
+            await self._clock.async_sleep(wait)
         return wait

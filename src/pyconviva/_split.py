@@ -28,32 +28,38 @@ __all__ = ["halve", "plan_windows"]
 
 
 def plan_windows(
-    query: MetricsQuery, now: datetime, *, span: timedelta | None = None
+    query: MetricsQuery, now: datetime, *, max_window: timedelta | None = None
 ) -> list[MetricsQuery]:
     """The fewest legal, bucket-aligned windows that cover ``query``'s range exactly.
 
-    A query one request may send comes back alone, unchanged. ``span`` caps each window below
-    what the API allows (to make smaller requests). Raises ``QueryError`` when no split helps:
-    a range that starts before the data retention, or a bucket longer than one request.
+    A query one request may send comes back alone, unchanged. ``max_window`` caps each window
+    below what the API allows (to make smaller requests). Raises ``QueryError`` when no split
+    helps: a range that starts before the data retention, or a bucket longer than one request.
     """
     granularity = _granularity(query)
     start, end = query.window
     whole = _violation(query, start, end, granularity, now)
-    if whole is None and (span is None or end - start <= span):
+    if whole is None and (max_window is None or end - start <= max_window):
         return [query]
-    longest = max_span(query.root, granularity, grouped=_grouped(query), limit=query.limit)
-    if span is not None:
-        longest = min(longest, span)
+    allowed = max_span(query.root, granularity, grouped=_grouped(query), limit=query.limit)
+    longest = allowed if max_window is None else min(allowed, max_window)
+    capped = longest < allowed
     if granularity.step is None or granularity.step > longest:
         bucket = (
             "the whole range is one bucket"
             if granularity.step is None
             else f"each bucket spans {human_duration(granularity.step)}"
         )
+        cap = " (the client's max_window)" if capped else ""
+        fixes = (
+            "a finer granularity, a shorter range or a longer max_window"
+            if capped
+            else ("a finer granularity or a shorter range")
+        )
         raise QueryError(
             f"granularity={granularity.text!r}: {bucket}, longer than the "
-            f"{human_duration(longest)} one request may cover for {query.describe()}; a bucket "
-            "cannot be split across requests, so use a finer granularity or a shorter range",
+            f"{human_duration(longest)}{cap} one request may cover for {query.describe()}; a "
+            f"bucket cannot be split across requests, so use {fixes}",
             argument="granularity",
         )
     # A window may end only where a bucket of the unsplit query starts.

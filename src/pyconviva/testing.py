@@ -22,6 +22,10 @@ turns it off). Ask for them by name:
     the emulator served on 127.0.0.1 for the test, as a base URL, for code that builds its
     own client (``ConvivaAPI(..., base_url=url)``) or runs in a subprocess.
 
+Time: :class:`VirtualClock` is a :class:`~pyconviva.Clock` whose waits return at once, for a
+client's ``clock=`` argument (``emulator.client(clock=VirtualClock())`` too): backoff,
+``Retry-After`` and rate-limit waits then cost no real time and are recorded in ``sleeps``.
+
 pytest and pytest-asyncio are optional: importing this module without them still gives the
 context managers. Importing it is cheap (it runs on every pytest start): the emulator and the
 clients load when a fixture or helper is first used.
@@ -34,11 +38,13 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from pyconviva._clock import VirtualClock
+
 if TYPE_CHECKING:
     from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
     from pyconviva.emulator import Emulator
 
-__all__ = ["FIXED_NOW", "emulated_async_client", "emulated_client"]
+__all__ = ["FIXED_NOW", "VirtualClock", "emulated_async_client", "emulated_client"]
 
 FIXED_NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 """The clock the helpers fix when no emulator is given, so that every run sees the same data."""

@@ -12,19 +12,22 @@ from typing import Any
 import httpx2
 import pytest
 
-from pyconviva import MetricsResult
-from pyconviva._bulk import BatchResult, QuerySpec
-from pyconviva._client import ConvivaAPI
-from pyconviva._exceptions import (
+from pyconviva import (
+    BatchResult,
     ConfigurationError,
+    ConvivaAPI,
+    MetricsResult,
     NotFoundError,
     PermissionDeniedError,
     QueryError,
+    QuerySpec,
+    RateLimit,
+    RateLimiter,
     ResponseTooLargeError,
 )
-from pyconviva._ratelimit import RateLimiter
-from pyconviva._rules import HISTORICAL_MAX_DAYS, RateLimit, parse_instant
+from pyconviva._rules import HISTORICAL_MAX_DAYS, parse_instant
 from pyconviva.emulator import Emulator, StatusFault
+from pyconviva.testing import VirtualClock
 
 NOW = datetime(2025, 6, 1, 12, 17, 43, tzinfo=timezone.utc)
 DAY_START = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -75,8 +78,8 @@ def test_a_split_query_merges_to_the_single_request_reply(
     api: ConvivaAPI, emulator: Emulator
 ) -> None:
     whole = api.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
-    api._split_span = timedelta(days=7)
-    merged = api.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
+    with emulator.client(max_window=timedelta(days=7)) as weekly:
+        merged = weekly.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
 
     assert len(emulator.requests()) == 1 + 5  # 30 days in windows of at most 7
     assert merged["time_series"] == whole["time_series"]
@@ -160,44 +163,31 @@ class InFlight(httpx2.BaseTransport):
 def test_concurrent_windows_never_exceed_max_concurrency(bound: int) -> None:
     emulator = Emulator(now=NOW, latency=0.01)
     counter = InFlight(emulator)
-    with emulator.client(transport=counter, max_concurrency=bound) as api:
-        api._split_span = timedelta(days=1)
+    with emulator.client(
+        transport=counter, max_concurrency=bound, max_window=timedelta(days=1)
+    ) as api:
         result = api.get_historical_data("attempts", time_range=12)
     assert len(emulator.requests()) == 12
     assert len(stamps(result)) == 12 * 24
     assert counter.most == bound  # reached, never passed
 
 
-class FakeTimer:
-    """The client's monotonic clock and sleep: sleeping moves the clock on, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.lock = threading.Lock()
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.now += seconds
-
-
-def test_rate_limit_keeps_every_window_within_its_budget() -> None:
+def test_rate_limit_keeps_every_window_within_its_budget(clock: VirtualClock) -> None:
     emulator = Emulator(now=NOW)
-    timer = FakeTimer()
     sent: list[float] = []
 
     def record(request: httpx2.Request) -> httpx2.Response:
-        sent.append(timer.now)
+        sent.append(clock.monotonic())
         return emulator.transport().handle_request(request)
 
     budget = RateLimiter(historical=RateLimit(5, 60.0), per_ip=None, margin=0.0)
     with emulator.client(
-        transport=httpx2.MockTransport(record), rate_limit=budget, max_concurrency=1
+        transport=httpx2.MockTransport(record),
+        rate_limit=budget,
+        max_concurrency=1,
+        max_window=timedelta(days=1),
+        clock=clock,
     ) as api:
-        api._monotonic, api._sleep = timer.monotonic, timer.sleep
-        api._split_span = timedelta(days=1)
         api.get_historical_data("attempts", time_range=12)
 
     assert sent == [0.0] * 5 + [60.0] * 5 + [120.0] * 2  # bursts of the budget, then paced
@@ -215,7 +205,13 @@ def test_a_shared_rate_limiter_is_used_as_given(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize(
     ("arguments", "wrong"),
-    [({"max_concurrency": 0}, "max_concurrency=0"), ({"rate_limit": "yes"}, "rate_limit='yes'")],
+    [
+        ({"max_concurrency": 0}, "max_concurrency=0"),
+        ({"rate_limit": "yes"}, "rate_limit='yes'"),
+        ({"max_window": timedelta(0)}, r"max_window=datetime\.timedelta\(0\)"),
+        ({"max_window": timedelta(days=-1)}, r"max_window=datetime\.timedelta\(days=-1\)"),
+        ({"max_window": 7}, "max_window=7 is not a positive timedelta"),
+    ],
 )
 def test_bad_bulk_settings_are_refused_by_the_constructor(
     emulator: Emulator, arguments: dict[str, Any], wrong: str
@@ -224,10 +220,19 @@ def test_bad_bulk_settings_are_refused_by_the_constructor(
         emulator.client(**arguments)
 
 
-def test_get_many_returns_results_in_input_order_with_progress(
-    api: ConvivaAPI, emulator: Emulator
-) -> None:
-    api._split_span = timedelta(days=2)
+def test_max_window_caps_every_window_of_a_split_call_and_only_those(emulator: Emulator) -> None:
+    with emulator.client(max_window=timedelta(days=2)) as api:
+        assert api.max_window == timedelta(days=2)
+        api.get_historical_data("attempts", time_range=5)
+        windows = request_windows(emulator)
+        api.get_historical_data("attempts", time_range=5, split=False)
+    assert len(windows) == 3
+    assert all(end - start <= timedelta(days=2) for start, end in windows)
+    assert len(emulator.requests()) == 4  # split=False sends its range as one request
+
+
+def test_get_many_returns_results_in_input_order_with_progress(emulator: Emulator) -> None:
+    api = emulator.client(max_window=timedelta(days=2))
     specs = [
         QuerySpec.historical("attempts", group_by="isp", time_range=1),
         QuerySpec.historical("plays", time_range=5),  # three windows
@@ -235,7 +240,8 @@ def test_get_many_returns_results_in_input_order_with_progress(
     ]
     calls: list[tuple[int, int]] = []
 
-    batch = api.get_many(specs, max_concurrency=2, progress=lambda d, t: calls.append((d, t)))
+    with api:
+        batch = api.get_many(specs, max_concurrency=2, progress=lambda d, t: calls.append((d, t)))
 
     assert isinstance(batch, BatchResult)
     assert len(batch) == 3
@@ -285,8 +291,7 @@ def test_get_many_refuses_a_bad_bound_before_sending(api: ConvivaAPI, emulator: 
 def test_a_failed_window_names_itself_in_the_query_error(
     emulator: Emulator,
 ) -> None:
-    with emulator.client(max_concurrency=1) as api:
-        api._split_span = timedelta(days=1)
+    with emulator.client(max_concurrency=1, max_window=timedelta(days=1)) as api:
         emulator.add_faults(StatusFault(status=403))
         with pytest.raises(PermissionDeniedError) as caught:
             api.get_historical_data("attempts", time_range=3)
@@ -299,16 +304,16 @@ def test_a_failed_window_names_itself_in_the_query_error(
     assert len(emulator.requests()) == 3  # the other windows were still fetched
 
 
-def test_metadata_and_metrics_requests_draw_on_their_budgets(emulator: Emulator) -> None:
+def test_metadata_and_metrics_requests_draw_on_their_budgets(
+    emulator: Emulator, clock: VirtualClock
+) -> None:
     budget = RateLimiter(historical=RateLimit(1, 60.0), per_ip=RateLimit(2, 60.0), margin=0.0)
-    timer = FakeTimer()
-    with emulator.client(rate_limit=budget) as api:
-        api._monotonic, api._sleep = timer.monotonic, timer.sleep
+    with emulator.client(rate_limit=budget, clock=clock) as api:
         api.get_kpis()  # per-IP only
         api.get_historical_data("attempts", time_range=1)
-        assert timer.now == 0.0
+        assert clock.monotonic() == 0.0
         api.get_historical_data("attempts", time_range=1)  # the historical budget is spent
-        assert timer.now == 60.0
+        assert clock.sleeps == (60.0,)
     assert len(emulator.requests()) == 3
 
 

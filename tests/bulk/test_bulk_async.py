@@ -3,7 +3,6 @@ bounded by a semaphore and the rate limit awaited."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -11,14 +10,20 @@ from datetime import datetime, timedelta, timezone
 import httpx2
 import pytest
 
-from pyconviva import MetricsResult
-from pyconviva._bulk import QuerySpec
-from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
-from pyconviva._exceptions import QueryError, ResponseTooLargeError, ServerError
-from pyconviva._ratelimit import RateLimiter
-from pyconviva._retry import RetryPolicy
-from pyconviva._rules import RateLimit
+from pyconviva import (
+    AsyncConvivaAPI,
+    ConvivaAPI,
+    MetricsResult,
+    QueryError,
+    QuerySpec,
+    RateLimit,
+    RateLimiter,
+    ResponseTooLargeError,
+    RetryPolicy,
+    ServerError,
+)
 from pyconviva.emulator import Emulator, StatusFault
+from pyconviva.testing import VirtualClock
 
 NOW = datetime(2025, 6, 1, 12, 17, 43, tzinfo=timezone.utc)
 DAY_START = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -45,14 +50,14 @@ def test_get_many_has_the_same_signature_on_both_clients() -> None:
 
 
 async def test_async_split_query_merges_to_what_the_sync_client_returns(
-    api: AsyncConvivaAPI, emulator: Emulator
+    emulator: Emulator,
 ) -> None:
-    api._split_span = timedelta(days=7)
-    merged = await api.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
-    with emulator.client() as sync:
-        sync._split_span = timedelta(days=7)
+    weekly = timedelta(days=7)
+    async with emulator.async_client(max_window=weekly) as api:
+        merged = await api.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
+    with emulator.client(max_window=weekly) as sync, emulator.client() as unsplit:
         expected = sync.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
-        whole = sync.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
+        whole = unsplit.get_historical_data(["attempts", "plays"], group_by="isp", time_range=30)
     assert dict(merged) == dict(expected)
     assert merged.notes == expected.notes
     assert merged["time_series"] == whole["time_series"]
@@ -96,67 +101,56 @@ class InFlight(httpx2.AsyncBaseTransport):
 async def test_async_windows_never_exceed_max_concurrency(bound: int) -> None:
     emulator = Emulator(now=NOW, latency=0.005)
     counter = InFlight(emulator)
-    async with emulator.async_client(transport=counter, max_concurrency=bound) as api:
-        api._split_span = timedelta(days=1)
+    async with emulator.async_client(
+        transport=counter, max_concurrency=bound, max_window=timedelta(days=1)
+    ) as api:
         result = await api.get_historical_data("attempts", time_range=12)
     assert len(result["time_series"]) == 12 * 24
     assert counter.most == bound
 
 
-class FakeTimer:
-    """Monotonic clock and async sleep: a sleep moves the clock to when it would end."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        wake = self.now + seconds
-        await asyncio.sleep(0)
-        self.now = max(self.now, wake)
-
-
-async def test_async_rate_limit_keeps_every_window_within_its_budget() -> None:
+async def test_async_rate_limit_keeps_every_window_within_its_budget(
+    clock: VirtualClock,
+) -> None:
     emulator = Emulator(now=NOW)
-    timer = FakeTimer()
     sent: list[float] = []
     inner = emulator.transport()
 
     async def record(request: httpx2.Request) -> httpx2.Response:
-        sent.append(timer.now)
+        sent.append(clock.monotonic())
         return await inner.handle_async_request(request)
 
     budget = RateLimiter(historical=RateLimit(5, 60.0), per_ip=None, margin=0.0)
     async with emulator.async_client(
-        transport=httpx2.MockTransport(record), rate_limit=budget, max_concurrency=4
+        transport=httpx2.MockTransport(record),
+        rate_limit=budget,
+        max_concurrency=4,
+        max_window=timedelta(days=1),
+        clock=clock,
     ) as api:
-        api._monotonic, api._sleep = timer.monotonic, timer.sleep
-        api._split_span = timedelta(days=1)
         await api.get_historical_data("attempts", time_range=12)
 
     assert sorted(sent) == [0.0] * 5 + [60.0] * 5 + [120.0] * 2
     assert all(sum(1 for t in sent if s <= t < s + 60) <= 5 for s in sent)
 
 
-async def test_async_retries_wait_for_the_rate_limit_again(emulator: Emulator) -> None:
-    timer = FakeTimer()
+async def test_async_retries_wait_for_the_rate_limit_again(
+    emulator: Emulator, clock: VirtualClock
+) -> None:
     budget = RateLimiter(historical=RateLimit(1, 60.0), per_ip=None, margin=0.0)
     policy = RetryPolicy(max_retries=1, backoff_base=0.5, jitter=0.0)
-    async with emulator.async_client(rate_limit=budget, retry=policy) as api:
-        api._monotonic, api._sleep = timer.monotonic, timer.sleep
+    async with emulator.async_client(rate_limit=budget, retry=policy, clock=clock) as api:
         emulator.add_faults(StatusFault(status=503))
         await api.get_historical_data("attempts", time_range=1)
     # The retry's backoff (0.5 s) is not enough: the attempt waits for the budget's window.
-    assert timer.now == 60.0
+    assert clock.sleeps == (0.5, 59.5)
+    assert clock.monotonic() == 60.0
     assert [r.status for r in emulator.requests()] == [503, 200]
 
 
 async def test_async_get_many_keeps_order_reports_errors_and_progress(
-    api: AsyncConvivaAPI, emulator: Emulator
+    emulator: Emulator, clock: VirtualClock
 ) -> None:
-    api._split_span = timedelta(days=1)
     emulator.add_faults(StatusFault(status=500, times=4, path="/plays"))
     calls: list[tuple[int, int]] = []
     specs = [
@@ -164,9 +158,8 @@ async def test_async_get_many_keeps_order_reports_errors_and_progress(
         QuerySpec.historical("plays", time_range=1),
         QuerySpec.historical("attempts", time_range=1, limit=0),
     ]
-    api._sleep = FakeTimer().sleep
-
-    batch = await api.get_many(specs, progress=lambda d, t: calls.append((d, t)))
+    async with emulator.async_client(max_window=timedelta(days=1), clock=clock) as api:
+        batch = await api.get_many(specs, progress=lambda d, t: calls.append((d, t)))
 
     assert isinstance(batch[0], MetricsResult)
     assert len(batch[0]["time_series"]) == 48

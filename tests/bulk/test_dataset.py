@@ -17,16 +17,8 @@ from typing import Any
 import pyarrow.dataset
 import pytest
 
-from pyconviva._client import ConvivaAPI
-from pyconviva._dataset import (
-    MANIFEST_NAME,
-    ExportQuery,
-    ExportUnit,
-    day_windows,
-    export_dataset,
-    export_queries,
-)
-from pyconviva._exceptions import PermissionDeniedError, QueryError
+from pyconviva import ConvivaAPI, PermissionDeniedError, QueryError, export_dataset
+from pyconviva._dataset import MANIFEST_NAME, ExportQuery, ExportUnit, day_windows, export_queries
 from pyconviva._files import PARTIAL_MARK
 from pyconviva.emulator import Emulator, StatusFault
 
@@ -236,7 +228,7 @@ EXPORT_SCRIPT = textwrap.dedent(
     """
     import sys
     from datetime import datetime, timezone
-    from pyconviva._dataset import export_dataset
+    from pyconviva import export_dataset
     from pyconviva.emulator import Emulator
 
     now = datetime(2025, 6, 1, 12, 17, 43, tzinfo=timezone.utc)

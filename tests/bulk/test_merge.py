@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pyconviva._exceptions import UnexpectedResponseError
+from pyconviva import MetricsQuery, QuerySpec, UnexpectedResponseError
 from pyconviva._merge import merge_replies
-from pyconviva._query import MetricsQuery, build_metrics_query
+from pyconviva._query import build_metrics_query
 from pyconviva._rules import HISTORICAL, format_instant
 from pyconviva._split import plan_windows
 from pyconviva.emulator._service import EmulatorRequest, MetricsService, ServiceSettings
@@ -24,11 +24,13 @@ def query(
     hours: int, metrics: list[str], *, group_by: str | None = None, limit: int | None = None
 ) -> MetricsQuery:
     return build_metrics_query(
-        HISTORICAL,
-        metrics,
-        group_by=group_by,
-        time_range=(START, START + timedelta(hours=hours)),
-        limit=limit,
+        QuerySpec(
+            HISTORICAL,
+            metrics,
+            group_by=group_by,
+            time_range=(START, START + timedelta(hours=hours)),
+            limit=limit,
+        ),
         now=NOW,
     )
 
@@ -248,15 +250,17 @@ def test_split_and_merged_reply_equals_the_unsplit_reply(
     service = MetricsService(ServiceSettings())
     start = datetime(2025, 5, 10, 7, tzinfo=timezone.utc)
     whole = build_metrics_query(
-        HISTORICAL,
-        ["plays", "attempts", "bitrate", "unique-devices", "minutes-played"],
-        group_by=group_by,
-        time_range=(start, start + timedelta(days=10)),
-        granularity=granularity,
-        limit=50 if group_by else None,  # more than the groups: every window has the same rows
+        QuerySpec(
+            HISTORICAL,
+            ["plays", "attempts", "bitrate", "unique-devices", "minutes-played"],
+            group_by=group_by,
+            time_range=(start, start + timedelta(days=10)),
+            granularity=granularity,
+            limit=50 if group_by else None,
+        ),
         now=NOW,
     )
-    planned = plan_windows(whole, NOW, span=span)
+    planned = plan_windows(whole, NOW, max_window=span)
     assert len(planned) == windows
     merged, notes = merge_replies([fetch(service, q) for q in planned], whole)
     unsplit = fetch(service, whole)

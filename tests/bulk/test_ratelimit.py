@@ -1,4 +1,4 @@
-"""Client-side rate limiting: budgets, pacing, fairness and the waiters, on a fake clock."""
+"""Client-side rate limiting: budgets, pacing, fairness and the waiters, on a virtual clock."""
 
 from __future__ import annotations
 
@@ -9,33 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyconviva._exceptions import ConfigurationError, QueryError
-from pyconviva._ratelimit import (
-    ARRIVAL_MARGIN,
-    AsyncRateLimiter,
-    RateLimiter,
-    SyncRateLimiter,
-    TokenBucket,
-)
-from pyconviva._rules import HISTORICAL, REAL_TIME, RateLimit, Root, request_cost
-
-
-class FakeClock:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
+from pyconviva import ConfigurationError, QueryError, RateLimit, RateLimiter
+from pyconviva._ratelimit import ARRIVAL_MARGIN, AsyncRateLimiter, SyncRateLimiter, TokenBucket
+from pyconviva._rules import HISTORICAL, REAL_TIME, Root, request_cost
+from pyconviva.testing import VirtualClock
 
 
 def max_in_any_window(grants: list[tuple[float, float]], window: float) -> float:
@@ -239,33 +216,28 @@ def test_limiters_do_not_share_budgets() -> None:
     assert second.reserve(HISTORICAL, 1, now=0.0) == 0.0
 
 
-def test_sync_waiter_sleeps_the_reserved_time() -> None:
-    clock = FakeClock()
-    waiter = SyncRateLimiter(
-        RateLimiter(historical=RateLimit(2, 10.0), margin=0.0), clock=clock, sleep=clock.sleep
-    )
+def test_sync_waiter_sleeps_the_reserved_time(clock: VirtualClock) -> None:
+    waiter = SyncRateLimiter(RateLimiter(historical=RateLimit(2, 10.0), margin=0.0), clock=clock)
     assert [waiter.acquire(HISTORICAL) for _ in range(5)] == pytest.approx(
         [0.0, 0.0, 10.0, 0.0, 10.0]
     )
-    assert clock.sleeps == pytest.approx([10.0, 10.0])
-    assert clock.now == pytest.approx(1020.0)
+    assert clock.sleeps == pytest.approx((10.0, 10.0))
+    assert clock.monotonic() == pytest.approx(20.0)
 
 
-async def test_async_waiter_awaits_the_reserved_time() -> None:
-    clock = FakeClock()
-    waiter = AsyncRateLimiter(
-        RateLimiter(historical=RateLimit(3, 30.0), margin=0.0), clock=clock, sleep=clock.async_sleep
-    )
+async def test_async_waiter_awaits_the_reserved_time(clock: VirtualClock) -> None:
+    waiter = AsyncRateLimiter(RateLimiter(historical=RateLimit(3, 30.0), margin=0.0), clock=clock)
     waits = [await waiter.acquire(HISTORICAL, 1) for _ in range(4)]
     assert waits == pytest.approx([0.0, 0.0, 0.0, 30.0])
-    assert clock.sleeps == pytest.approx([30.0])
+    assert clock.sleeps == pytest.approx((30.0,))
 
 
-async def test_concurrent_tasks_share_the_budget_fairly() -> None:
+async def test_concurrent_tasks_share_the_budget_fairly(clock: VirtualClock) -> None:
     limiter = RateLimiter(historical=RateLimit(4, 8.0), margin=0.0)
-    waiter = AsyncRateLimiter(limiter, clock=lambda: 0.0, sleep=lambda s: asyncio.sleep(0))
+    waiter = AsyncRateLimiter(limiter, clock=clock)
     waits = await asyncio.gather(*(waiter.acquire(HISTORICAL) for _ in range(10)))
     assert sorted(waits) == pytest.approx([0.0] * 4 + [8.0] * 4 + [16.0] * 2)
+    assert clock.monotonic() == pytest.approx(16.0)  # the waits overlapped, as real ones would
 
 
 def test_threads_never_overbook_the_budget() -> None:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyconviva._exceptions import QueryError
-from pyconviva._query import MetricsQuery, build_metrics_query
+from pyconviva import MetricsQuery, QueryError, QuerySpec
+from pyconviva._query import build_metrics_query
 from pyconviva._rules import (
     HISTORICAL,
     REAL_TIME,
@@ -34,12 +34,14 @@ def historical(
     limit: int | None = None,
 ) -> MetricsQuery:
     return build_metrics_query(
-        HISTORICAL,
-        ["plays", "bitrate"],
-        group_by=group_by,
-        time_range=(start, end),
-        granularity=granularity,
-        limit=limit,
+        QuerySpec(
+            HISTORICAL,
+            ["plays", "bitrate"],
+            group_by=group_by,
+            time_range=(start, end),
+            granularity=granularity,
+            limit=limit,
+        ),
         now=NOW,
         check_limits=False,
     )
@@ -142,7 +144,7 @@ def test_aligned_range_needs_ceil_buckets_over_buckets_per_window(
     step = timedelta(hours=step_hours)
     start = datetime(2025, 3, 3, tzinfo=timezone.utc)
     query = historical(start, start + step * bucket_count, f"PT{step_hours}H")
-    windows = plan_windows(query, NOW, span=step * buckets_per_window)
+    windows = plan_windows(query, NOW, max_window=step * buckets_per_window)
     assert len(windows) == math.ceil(bucket_count / buckets_per_window)
     assert_plan_is_exact(query, windows)
 
@@ -192,9 +194,9 @@ def test_unaligned_weekly_start_packs_the_partial_first_week() -> None:
     assert_plan_is_exact(query, windows)
 
 
-def test_smaller_span_makes_smaller_windows() -> None:
+def test_a_max_window_makes_smaller_windows() -> None:
     query = historical(NOW - timedelta(days=10), NOW)
-    windows = plan_windows(query, NOW, span=timedelta(days=5))
+    windows = plan_windows(query, NOW, max_window=timedelta(days=5))
     assert len(windows) == 3  # the range starts mid-hour, so the first window ends early
     assert_plan_is_exact(query, windows)
 
@@ -221,9 +223,7 @@ def test_fitting_range_outside_retention_is_refused_too() -> None:
 
 def test_long_real_time_range_is_not_split() -> None:
     query = build_metrics_query(
-        REAL_TIME,
-        "plays",
-        time_range=(NOW - timedelta(minutes=40), NOW),
+        QuerySpec(REAL_TIME, "plays", time_range=(NOW - timedelta(minutes=40), NOW)),
         now=NOW,
         check_limits=False,
     )
@@ -243,6 +243,15 @@ def test_bucket_longer_than_a_window_cannot_be_planned() -> None:
     query = historical(NOW - timedelta(days=6), NOW, "P2D", group_by="isp", limit=100)
     with pytest.raises(QueryError, match="each bucket spans 2 days, longer than the 24 hours"):
         plan_windows(query, NOW)
+
+
+def test_a_bucket_longer_than_the_max_window_names_it_in_the_fix() -> None:
+    query = historical(NOW - timedelta(days=10), NOW, "P1D")
+    with pytest.raises(QueryError) as caught:
+        plan_windows(query, NOW, max_window=timedelta(hours=12))
+    message = str(caught.value)
+    assert "longer than the 12 hours (the client's max_window)" in message
+    assert message.endswith("a shorter range or a longer max_window")
 
 
 def test_halve_splits_at_the_bucket_boundary_nearest_the_middle() -> None:

@@ -11,10 +11,17 @@ from typing import Any
 import httpx2
 import pytest
 
-from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
-from pyconviva._exceptions import APITimeoutError, AuthenticationError, QueryError, ServerError
-from pyconviva._retry import RetryPolicy
+from pyconviva import (
+    APITimeoutError,
+    AsyncConvivaAPI,
+    AuthenticationError,
+    ConvivaAPI,
+    QueryError,
+    RetryPolicy,
+    ServerError,
+)
 from pyconviva.emulator import DropConnection, Emulator, StatusFault
+from pyconviva.testing import VirtualClock
 
 NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
 KEY = "k3y-that-must-stay-secret"
@@ -99,21 +106,22 @@ class Recorder:
         return httpx2.Response(200, json=SERIES_BODY)
 
 
-def make_async(recorder: Recorder, sleeps: list[float], **options: Any) -> AsyncConvivaAPI:
-    api = AsyncConvivaAPI(
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(NOW)
+
+
+def make_async(
+    recorder: Recorder, clock: VirtualClock | None = None, **options: Any
+) -> AsyncConvivaAPI:
+    options.setdefault("retry", RetryPolicy(jitter=0.0))
+    return AsyncConvivaAPI(
         KEY,
         CLIENT_ID,
         transport=httpx2.MockTransport(recorder),
-        clock=lambda: NOW,
-        retry=RetryPolicy(jitter=0.0),
+        clock=clock or VirtualClock(NOW),
         **options,
     )
-
-    async def record_sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    api._sleep = record_sleep
-    return api
 
 
 async def test_async_calls_send_what_the_sync_client_sends() -> None:
@@ -128,7 +136,7 @@ async def test_async_calls_send_what_the_sync_client_sends() -> None:
         KEY, CLIENT_ID, transport=httpx2.MockTransport(sync_recorder), clock=lambda: NOW
     ) as sync_api:
         sync_api.get_historical_data(["attempts", "plays"], **arguments)
-    async with make_async(async_recorder, []) as api:
+    async with make_async(async_recorder) as api:
         result = await api.get_historical_data(["attempts", "plays"], **arguments)
     sent, expected = async_recorder.requests[0], sync_recorder.requests[0]
     assert sent.url.path == expected.url.path
@@ -140,48 +148,34 @@ async def test_async_calls_send_what_the_sync_client_sends() -> None:
 async def test_async_metadata_methods_return_the_reply() -> None:
     reply: dict[str, list[Any]] = {"resources": [], "references": []}
     recorder = Recorder(httpx2.Response(200, json=reply))
-    async with make_async(recorder, []) as api:
+    async with make_async(recorder) as api:
         result = await api.get_available_group_by_endpoints("audience", dimension_tag_only=True)
     assert recorder.requests[0].url.path == "/insights/3.0/metrics/audience/group-by/dimension-tag"
     assert dict(result) == reply
 
 
-async def test_async_retries_await_the_injected_sleep() -> None:
+async def test_async_retries_wait_on_the_clock_given(clock: VirtualClock) -> None:
     recorder = Recorder(httpx2.Response(503), httpx2.ConnectError("refused"))
-    sleeps: list[float] = []
-    async with make_async(recorder, sleeps) as api:
+    async with make_async(recorder, clock) as api:
         result = await api.get_real_time_data("attempts", time_range=3)
-    assert sleeps == [0.5, 1.0]
+    assert clock.sleeps == (0.5, 1.0)
     assert len(recorder.requests) == 3
     assert result["total"] == SERIES_BODY["total"]
 
 
-async def test_async_gives_up_with_the_mapped_error() -> None:
+async def test_async_gives_up_with_the_mapped_error(clock: VirtualClock) -> None:
     cause = httpx2.ReadTimeout("slow")
     recorder = Recorder(httpx2.Response(502), httpx2.Response(500), cause)
-    sleeps: list[float] = []
-    api = make_async(recorder, sleeps)
-    api = AsyncConvivaAPI(
-        KEY,
-        CLIENT_ID,
-        transport=httpx2.MockTransport(recorder),
-        retry=RetryPolicy(max_retries=2, jitter=0.0),
-    )
-
-    async def record_sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    api._sleep = record_sleep
-    with pytest.raises(APITimeoutError) as caught:
-        await api.get_kpis()
+    async with make_async(recorder, clock, retry=RetryPolicy(max_retries=2, jitter=0.0)) as api:
+        with pytest.raises(APITimeoutError) as caught:
+            await api.get_kpis()
     assert caught.value.__cause__ is cause
-    assert sleeps == [0.5, 1.0]
-    await api.aclose()
+    assert clock.sleeps == (0.5, 1.0)
 
 
 async def test_async_status_errors_are_mapped_and_not_retried() -> None:
     recorder = Recorder(httpx2.Response(401, json={"message": "Unauthorized"}))
-    async with make_async(recorder, []) as api:
+    async with make_async(recorder) as api:
         with pytest.raises(AuthenticationError, match="client id 'clie'"):
             await api.get_saved_filters()
     assert len(recorder.requests) == 1
@@ -189,7 +183,7 @@ async def test_async_status_errors_are_mapped_and_not_retried() -> None:
 
 async def test_async_query_errors_come_before_any_request() -> None:
     recorder = Recorder()
-    async with make_async(recorder, []) as api:
+    async with make_async(recorder) as api:
         with pytest.raises(QueryError):
             await api.get_real_time_data("attempts", time_range=60)
     assert recorder.requests == []
@@ -197,43 +191,38 @@ async def test_async_query_errors_come_before_any_request() -> None:
 
 async def test_concurrent_async_calls_share_one_client() -> None:
     recorder = Recorder()
-    async with make_async(recorder, []) as api:
+    async with make_async(recorder) as api:
         results = await asyncio.gather(*(api.get_historical_data("attempts") for _ in range(5)))
     assert len(results) == 5
     assert len(recorder.requests) == 5
 
 
 async def test_aclose_closes_the_pool() -> None:
-    api = make_async(Recorder(), [])
+    api = make_async(Recorder())
     await api.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await api.get_kpis()
 
 
-async def test_server_errors_after_retries_raise_server_error() -> None:
+async def test_server_errors_after_retries_raise_server_error(clock: VirtualClock) -> None:
     recorder = Recorder(*[httpx2.Response(500)] * 4)
-    sleeps: list[float] = []
-    async with make_async(recorder, sleeps) as api:
+    async with make_async(recorder, clock) as api:
         with pytest.raises(ServerError, match="Gave up after 4 attempts"):
             await api.get_kpis()
-    assert sleeps == [0.5, 1.0, 2.0]
+    assert clock.sleeps == (0.5, 1.0, 2.0)
 
 
-async def test_async_client_against_the_emulator_matches_the_sync_client() -> None:
+async def test_async_client_against_the_emulator_matches_the_sync_client(
+    clock: VirtualClock,
+) -> None:
     emulator = Emulator(now=NOW)
     with emulator.client() as sync_api:
         expected = sync_api.get_historical_data(["attempts", "plays"], group_by="isp")
     emulator.add_faults(StatusFault(status=502), DropConnection())
-    sleeps: list[float] = []
-
-    async def record_sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    async with emulator.async_client(retry=RetryPolicy(jitter=0.0)) as api:
-        api._sleep = record_sleep
+    async with emulator.async_client(retry=RetryPolicy(jitter=0.0), clock=clock) as api:
         result = await api.get_historical_data(["attempts", "plays"], group_by="isp")
     assert dict(result) == dict(expected)
-    assert sleeps == [0.5, 1.0]
+    assert clock.sleeps == (0.5, 1.0)
 
 
 @pytest.mark.network

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -11,22 +12,22 @@ from typing import Any
 import httpx2
 import pytest
 
-from pyconviva._client import ConvivaAPI
-from pyconviva._exceptions import (
+from pyconviva import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConvivaAPI,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ResponseTooLargeError,
+    RetryPolicy,
     ServerError,
     UnexpectedResponseError,
     UnprocessableEntityError,
 )
-from pyconviva._retry import RetryPolicy
 from pyconviva.emulator import (
     DropConnection,
     Emulator,
@@ -37,6 +38,7 @@ from pyconviva.emulator import (
     StatusFault,
     TruncateBody,
 )
+from pyconviva.testing import VirtualClock
 
 NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
 KEY = "k3y-that-must-stay-secret"
@@ -44,21 +46,6 @@ CLIENT_ID = "client-id-123"
 OK_BODY: dict[str, list[object]] = {"kpis": []}
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
-
-
-class FakeTimer:
-    """Stands in for sleep and the monotonic clock: sleeping only moves the clock on."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 def scripted(*responses: httpx2.Response | Exception) -> tuple[Handler, list[httpx2.Request]]:
@@ -77,12 +64,13 @@ def scripted(*responses: httpx2.Response | Exception) -> tuple[Handler, list[htt
 
 
 @pytest.fixture
-def timer() -> FakeTimer:
-    return FakeTimer()
+def clock() -> VirtualClock:
+    """The suite's virtual clock, at this module's NOW (Retry-After dates are read against it)."""
+    return VirtualClock(NOW)
 
 
 @pytest.fixture
-def make_api(timer: FakeTimer) -> Iterator[Callable[..., ConvivaAPI]]:
+def make_api(clock: VirtualClock) -> Iterator[Callable[..., ConvivaAPI]]:
     made: list[ConvivaAPI] = []
 
     def make(handler: Handler, **options: object) -> ConvivaAPI:
@@ -91,11 +79,9 @@ def make_api(timer: FakeTimer) -> Iterator[Callable[..., ConvivaAPI]]:
             KEY,
             CLIENT_ID,
             transport=httpx2.MockTransport(handler),
-            clock=lambda: NOW,
+            clock=clock,
             **options,  # type: ignore[arg-type]
         )
-        api._sleep = timer.sleep
-        api._monotonic = timer.monotonic
         made.append(api)
         return api
 
@@ -294,7 +280,7 @@ def test_timeouts_map_to_api_timeout_error_with_the_cause(
 )
 def test_transient_failures_are_retried_until_success(
     make_api: Callable[..., ConvivaAPI],
-    timer: FakeTimer,
+    clock: VirtualClock,
     failure: httpx2.Response | Exception,
 ) -> None:
     handler, seen = scripted(failure, failure, httpx2.Response(200, json=OK_BODY))
@@ -302,23 +288,23 @@ def test_transient_failures_are_retried_until_success(
     result = api.get_kpis()
     assert result["kpis"] == []
     assert len(seen) == 3
-    assert timer.sleeps == [0.5, 1.0]
+    assert clock.sleeps == (0.5, 1.0)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
 def test_answers_about_the_request_are_never_retried(
-    make_api: Callable[..., ConvivaAPI], timer: FakeTimer, status: int
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock, status: int
 ) -> None:
     handler, seen = scripted(error(status, {"message": "no"}), httpx2.Response(200, json=OK_BODY))
     api = make_api(handler)
     with pytest.raises(APIStatusError):
         api.get_kpis()
     assert len(seen) == 1
-    assert timer.sleeps == []
+    assert clock.sleeps == ()
 
 
 def test_gives_up_after_max_retries_with_the_last_error(
-    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
 ) -> None:
     handler, seen = scripted(
         error(503, {"message": "first"}),
@@ -334,11 +320,11 @@ def test_gives_up_after_max_retries_with_the_last_error(
     assert caught.value.message == "last"
     assert "Gave up after 4 attempts" in str(caught.value)
     assert len(seen) == 4
-    assert timer.sleeps == [0.5, 1.0, 2.0]
+    assert clock.sleeps == (0.5, 1.0, 2.0)
 
 
 def test_gives_up_on_connection_errors_with_the_last_cause(
-    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+    make_api: Callable[..., ConvivaAPI],
 ) -> None:
     last = httpx2.ConnectError("still refused")
     handler, seen = scripted(httpx2.ConnectError("refused"), last)
@@ -352,7 +338,7 @@ def test_gives_up_on_connection_errors_with_the_last_cause(
     assert len(seen) == 2
 
 
-def test_zero_max_retries_sends_once(make_api: Callable[..., ConvivaAPI], timer: FakeTimer) -> None:
+def test_zero_max_retries_sends_once(make_api: Callable[..., ConvivaAPI]) -> None:
     handler, seen = scripted(error(503), httpx2.Response(200, json=OK_BODY))
     api = make_api(handler, max_retries=0, retry=None)
     with pytest.raises(ServerError) as caught:
@@ -362,7 +348,7 @@ def test_zero_max_retries_sends_once(make_api: Callable[..., ConvivaAPI], timer:
 
 
 def test_retry_after_seconds_are_honoured(
-    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
 ) -> None:
     handler, _ = scripted(
         error(429, {"message": "Too Many Requests"}, **{"Retry-After": "7"}),
@@ -370,22 +356,22 @@ def test_retry_after_seconds_are_honoured(
         httpx2.Response(200, json=OK_BODY),
     )
     make_api(handler).get_kpis()
-    assert timer.sleeps == [7.0, 0.0]
+    assert clock.sleeps == (7.0, 0.0)
 
 
 def test_retry_after_http_date_is_read_against_the_client_clock(
-    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
 ) -> None:
     when = format_datetime(NOW + timedelta(seconds=12), usegmt=True)
     handler, _ = scripted(
         error(429, None, **{"Retry-After": when}), httpx2.Response(200, json=OK_BODY)
     )
     make_api(handler).get_kpis()
-    assert timer.sleeps == [12.0]
+    assert clock.sleeps == (12.0,)
 
 
 def test_huge_or_garbage_retry_after_is_capped_or_ignored(
-    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
 ) -> None:
     handler, _ = scripted(
         error(429, None, **{"Retry-After": "99999"}),
@@ -394,11 +380,11 @@ def test_huge_or_garbage_retry_after_is_capped_or_ignored(
     )
     policy = RetryPolicy(jitter=0.0, retry_after_cap=30.0)
     make_api(handler, retry=policy).get_kpis()
-    assert timer.sleeps == [30.0, 1.0]
+    assert clock.sleeps == (30.0, 1.0)
 
 
 def test_the_total_time_budget_stops_retries_early(
-    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
 ) -> None:
     handler, seen = scripted(
         error(429, None, **{"Retry-After": "4"}),
@@ -409,22 +395,22 @@ def test_the_total_time_budget_stops_retries_early(
     policy = RetryPolicy(max_retries=10, jitter=0.0, total_timeout=10.0)
     with pytest.raises(RateLimitError) as caught:
         make_api(handler, retry=policy).get_kpis()
-    assert timer.sleeps == [4.0, 4.0]  # a third wait would end at 12 s, past the 10 s budget
+    assert clock.sleeps == (4.0, 4.0)  # a third wait would end at 12 s, past the 10 s budget
     assert len(seen) == 3
     assert "total_timeout=10 s" in str(caught.value)
 
 
 def test_time_spent_waiting_for_replies_counts_against_the_budget(
-    make_api: Callable[..., ConvivaAPI], timer: FakeTimer
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
 ) -> None:
     def slow_failure(request: httpx2.Request) -> httpx2.Response:
-        timer.now += 9.0  # the server took 9 s to fail
+        clock.advance(9.0)  # the server took 9 s to fail
         return error(503)
 
     api = make_api(slow_failure, retry=RetryPolicy(max_retries=5, jitter=0.0, total_timeout=20.0))
     with pytest.raises(ServerError):
         api.get_kpis()
-    assert timer.sleeps == [0.5, 1.0]  # after 3 slow attempts (28.5 s) no wait fits
+    assert clock.sleeps == (0.5, 1.0)  # after 3 slow attempts (28.5 s) no wait fits
 
 
 def test_each_retry_is_logged_at_warning_with_attempt_reason_and_delay(
@@ -447,14 +433,16 @@ def test_each_retry_is_logged_at_warning_with_attempt_reason_and_delay(
     )
 
 
-def test_jitter_uses_a_per_client_random_source(make_api: Callable[..., ConvivaAPI]) -> None:
+def test_jitter_shortens_the_wait_without_touching_the_process_random_state(
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
+) -> None:
     handler, _ = scripted(error(503), httpx2.Response(200, json=OK_BODY))
-    timer = FakeTimer()
     api = make_api(handler, retry=RetryPolicy(jitter=0.5))
-    api._sleep = timer.sleep
-    api._rng.seed(7)
+    before = random.getstate()
     api.get_kpis()
-    assert 0.25 <= timer.sleeps[0] <= 0.5
+    assert random.getstate() == before  # each client draws from its own random source
+    (wait,) = clock.sleeps
+    assert 0.25 <= wait <= 0.5
 
 
 # --- against the emulator: its real error replies and scripted faults -----------------------
@@ -465,12 +453,9 @@ def emulator() -> Emulator:
     return Emulator(now=NOW)
 
 
-def emulated(emulator: Emulator, timer: FakeTimer, **options: Any) -> ConvivaAPI:
+def emulated(emulator: Emulator, clock: VirtualClock, **options: Any) -> ConvivaAPI:
     options.setdefault("retry", RetryPolicy(jitter=0.0))
-    api = emulator.client(**options)
-    api._sleep = timer.sleep
-    api._monotonic = timer.monotonic
-    return api
+    return emulator.client(clock=clock, **options)
 
 
 @pytest.mark.parametrize(
@@ -487,29 +472,29 @@ def emulated(emulator: Emulator, timer: FakeTimer, **options: Any) -> ConvivaAPI
     ids=["503x2", "429-storm", "drop", "truncate", "html-502", "slow", "mixed"],
 )
 def test_scripted_faults_are_retried_to_the_same_answer_as_a_clean_call(
-    emulator: Emulator, timer: FakeTimer, faults: list[Fault], sleeps: list[float]
+    emulator: Emulator, clock: VirtualClock, faults: list[Fault], sleeps: list[float]
 ) -> None:
-    with emulated(emulator, timer, timeout=1.0) as api:
+    with emulated(emulator, clock, timeout=1.0) as api:
         clean = api.get_historical_data("attempts", group_by="isp", time_range=2)
         emulator.add_faults(*faults)
         recovered = api.get_historical_data("attempts", group_by="isp", time_range=2)
     assert dict(recovered) == dict(clean)
-    assert timer.sleeps == sleeps
+    assert list(clock.sleeps) == sleeps
     assert len(emulator.requests()) == 1 + len(sleeps) + 1
 
 
-def test_a_non_json_success_reply_is_not_retried(emulator: Emulator, timer: FakeTimer) -> None:
+def test_a_non_json_success_reply_is_not_retried(emulator: Emulator, clock: VirtualClock) -> None:
     emulator.add_faults(NonJSONBody(status=200))
-    with emulated(emulator, timer) as api, pytest.raises(UnexpectedResponseError):
+    with emulated(emulator, clock) as api, pytest.raises(UnexpectedResponseError):
         api.get_kpis()
-    assert timer.sleeps == []
+    assert clock.sleeps == ()
 
 
 def test_a_fault_storm_longer_than_the_retries_raises_the_last_error(
-    emulator: Emulator, timer: FakeTimer
+    emulator: Emulator, clock: VirtualClock
 ) -> None:
     emulator.add_faults(RateLimitStorm(times=10))
-    with emulated(emulator, timer) as api, pytest.raises(RateLimitError) as caught:
+    with emulated(emulator, clock) as api, pytest.raises(RateLimitError) as caught:
         api.get_real_time_data("attempts")
     assert caught.value.message == "Too Many Requests"
     assert len(emulator.requests()) == 4
@@ -517,10 +502,10 @@ def test_a_fault_storm_longer_than_the_retries_raises_the_last_error(
 
 
 def test_the_emulator_refuses_a_wrong_key_with_a_helpful_401(
-    emulator: Emulator, timer: FakeTimer
+    emulator: Emulator, clock: VirtualClock
 ) -> None:
     with (
-        emulated(emulator, timer, client_key="not-the-key") as api,
+        emulated(emulator, clock, client_key="not-the-key") as api,
         pytest.raises(AuthenticationError) as caught,
     ):
         api.get_available_dimensions()
@@ -530,9 +515,9 @@ def test_the_emulator_refuses_a_wrong_key_with_a_helpful_401(
 
 
 def test_the_emulator_404_for_a_misspelt_metric_gets_suggestions(
-    emulator: Emulator, timer: FakeTimer
+    emulator: Emulator, clock: VirtualClock
 ) -> None:
-    with emulated(emulator, timer) as api, pytest.raises(NotFoundError) as caught:
+    with emulated(emulator, clock) as api, pytest.raises(NotFoundError) as caught:
         api.get_historical_data("rebuffering-ration", group_by="isp")
     assert caught.value.body is not None
     # The emulator suggests names itself; the client then adds no second list.
@@ -541,9 +526,9 @@ def test_the_emulator_404_for_a_misspelt_metric_gets_suggestions(
 
 
 def test_the_emulator_404_for_a_misspelt_dimension_gets_suggestions(
-    emulator: Emulator, timer: FakeTimer
+    emulator: Emulator, clock: VirtualClock
 ) -> None:
-    with emulated(emulator, timer) as api, pytest.raises(NotFoundError) as caught:
+    with emulated(emulator, clock) as api, pytest.raises(NotFoundError) as caught:
         api.get_historical_data("attempts", group_by="cdnn")
     assert str(caught.value).lower().count("did you mean 'cdn'") == 1
 
@@ -551,16 +536,16 @@ def test_the_emulator_404_for_a_misspelt_dimension_gets_suggestions(
 @pytest.mark.network
 @pytest.mark.parametrize("fault", [DropConnection(), TruncateBody(keep=0.5)], ids=["drop", "cut"])
 def test_faults_on_a_real_socket_are_retried(
-    emulator: Emulator, timer: FakeTimer, fault: Fault
+    emulator: Emulator, clock: VirtualClock, fault: Fault
 ) -> None:
     with (
         emulator.serve() as url,
-        emulated(emulator, timer, base_url=url, transport=None) as api,
+        emulated(emulator, clock, base_url=url, transport=None) as api,
     ):
         clean = api.get_kpis()
         emulator.add_faults(fault)
         assert dict(api.get_kpis()) == dict(clean)
-    assert timer.sleeps == [0.5]
+    assert clock.sleeps == (0.5,)
 
 
 def test_a_final_404_after_a_retried_fault_does_not_claim_retries_ran_out(

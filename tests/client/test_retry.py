@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyconviva._exceptions import ConfigurationError
+from pyconviva import ConfigurationError, RetryPolicy
 from pyconviva._retry import (
-    RetryPolicy,
     next_delay,
     parse_retry_after,
     should_retry,

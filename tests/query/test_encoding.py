@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from pyconviva import MetricsQuery, QuerySpec
 from pyconviva._query import (
-    MetricsQuery,
     build_metrics_query,
     group_by_endpoints_path,
     metadata_path,
@@ -222,7 +222,7 @@ NORMALISED_AND_NEW: list[Case] = [
 
 
 def encode(root: Root, kwargs: dict[str, Any]) -> MetricsQuery:
-    return build_metrics_query(root, now=NOW, **kwargs)
+    return build_metrics_query(QuerySpec(root, **kwargs), now=NOW)
 
 
 @pytest.mark.parametrize(("root", "kwargs", "path", "query"), COMPATIBLE)
@@ -363,7 +363,9 @@ def test_describe_names_root_metrics_group_by_window_and_granularity() -> None:
 
 
 def test_check_limits_false_lets_a_long_range_through_for_splitting() -> None:
-    q = build_metrics_query(HISTORICAL, "attempts", time_range=200, now=NOW, check_limits=False)
+    q = build_metrics_query(
+        QuerySpec(HISTORICAL, "attempts", time_range=200), now=NOW, check_limits=False
+    )
     assert q.params == (("days", "200"),)
     assert q.window[1] - q.window[0] == timedelta(days=200)
 

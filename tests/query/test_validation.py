@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pyconviva._exceptions import QueryError
+from pyconviva import QueryError, QuerySpec
 from pyconviva._query import build_metrics_query, group_by_endpoints_path, metadata_path
 from pyconviva._rules import HISTORICAL, REAL_TIME, Root
 
@@ -189,7 +189,7 @@ def test_bad_arguments_raise_a_query_error_naming_argument_value_and_fix(
     root: Root, kwargs: dict[str, Any], argument: str, needles: list[str]
 ) -> None:
     with pytest.raises(QueryError) as info:
-        build_metrics_query(root, now=NOW, **kwargs)
+        build_metrics_query(QuerySpec(root, **kwargs), now=NOW)
     error = info.value
     assert isinstance(error, ValueError)
     assert error.argument == argument
@@ -201,23 +201,23 @@ def test_bad_arguments_raise_a_query_error_naming_argument_value_and_fix(
 
 
 def test_unknown_metric_names_are_not_rejected() -> None:
-    query = build_metrics_query(HISTORICAL, "brand-new-metric", now=NOW)
+    query = build_metrics_query(QuerySpec(HISTORICAL, "brand-new-metric"), now=NOW)
     assert query.path == "/insights/3.0/metrics/brand-new-metric"
 
 
 def test_check_limits_false_skips_only_span_and_retention_rules() -> None:
     long_range = {"start_date": "2023-06-01", "end_date": "2025-01-01"}
     query = build_metrics_query(
-        HISTORICAL, "attempts", time_range=long_range, now=NOW, check_limits=False
+        QuerySpec(HISTORICAL, "attempts", time_range=long_range), now=NOW, check_limits=False
     )
     assert query.params == (("start_date", "2023-06-01"), ("end_date", "2025-01-01"))
+    backwards = QuerySpec(HISTORICAL, "attempts", time_range=("2025-01-02", "2025-01-01"))
     with pytest.raises(QueryError, match="start must be before the end"):
-        build_metrics_query(
-            HISTORICAL, "attempts", time_range=("2025-01-02", "2025-01-01"), now=NOW,
-            check_limits=False,
-        )  # fmt: skip
+        build_metrics_query(backwards, now=NOW, check_limits=False)
     with pytest.raises(QueryError, match="'PT7M'"):
-        build_metrics_query(HISTORICAL, "attempts", granularity="PT7M", now=NOW, check_limits=False)
+        build_metrics_query(
+            QuerySpec(HISTORICAL, "attempts", granularity="PT7M"), now=NOW, check_limits=False
+        )
 
 
 def test_unknown_metadata_kind_is_rejected() -> None:

@@ -3,8 +3,8 @@ cannot be, the error says which query failed and why.
 
 Each fault scenario runs one query twice — on a fault-free emulator and on one with the faults
 scripted — and the retried result must equal the fault-free one value for value. Every retry
-must be logged on the ``pyconviva`` logger. Waiting goes through the client's private timing
-seam (``_sleep`` and ``_monotonic``), so backoff and ``Retry-After`` cost no real time.
+must be logged on the ``pyconviva`` logger. The clients wait on a virtual clock (their
+``clock=`` argument), so backoff and ``Retry-After`` cost no real time.
 """
 
 from __future__ import annotations
@@ -19,19 +19,21 @@ from urllib.parse import unquote
 
 import pytest
 
-from pyconviva import MetricsResult
-from pyconviva._bulk import QuerySpec
-from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
-from pyconviva._dataset import ExportSummary, export_dataset
-from pyconviva._exceptions import (
+from pyconviva import (
     APIConnectionError,
     APITimeoutError,
+    AsyncConvivaAPI,
+    ConvivaAPI,
     ConvivaError,
+    ExportSummary,
+    MetricsResult,
+    QuerySpec,
     RateLimitError,
+    RetryPolicy,
     ServerError,
     UnexpectedResponseError,
+    export_dataset,
 )
-from pyconviva._retry import RetryPolicy
 from pyconviva.emulator import (
     DropConnection,
     Emulator,
@@ -42,6 +44,7 @@ from pyconviva.emulator import (
     StatusFault,
     TruncateBody,
 )
+from pyconviva.testing import VirtualClock
 
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
 TIMEOUT = 5.0
@@ -55,41 +58,15 @@ PATH = "/insights/3.0/metrics/custom-selection/group-by/isp"
 WINDOW = ("2026-11-10T00:00:00Z", "2026-11-12T06:00:00Z")
 
 
-class FakeTimer:
-    """The client's sleep and monotonic clock: sleeping moves the clock, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-def fast_client(emulator: Emulator, timer: FakeTimer, **options: Any) -> ConvivaAPI:
+def fast_client(emulator: Emulator, clock: VirtualClock, **options: Any) -> ConvivaAPI:
     options.setdefault("timeout", TIMEOUT)
-    api = emulator.client(rate_limit=False, **options)
-    api._sleep = timer.sleep
-    api._monotonic = timer.monotonic
-    return api
+    return emulator.client(rate_limit=False, clock=clock, **options)
 
 
 @pytest.fixture(scope="module")
 def fault_free() -> MetricsResult:
     with Emulator(now=NOW).client(rate_limit=False) as api:
         return api.get_historical_data(**QUERY)
-
-
-@pytest.fixture
-def timer() -> FakeTimer:
-    return FakeTimer()
 
 
 @pytest.fixture
@@ -143,13 +120,13 @@ SCENARIOS = [
 def test_a_query_retried_through_faults_returns_exactly_the_fault_free_result(
     scenario: Scenario,
     fault_free: MetricsResult,
-    timer: FakeTimer,
+    clock: VirtualClock,
     retries: Callable[[], list[logging.LogRecord]],
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(*scenario.faults)
     faults = sum(fault.times for fault in scenario.faults)
-    with fast_client(emulator, timer) as api:
+    with fast_client(emulator, clock) as api:
         result = api.get_historical_data(**QUERY)
 
     assert dict(result) == dict(fault_free)  # the raw reply, value for value
@@ -162,7 +139,7 @@ def test_a_query_retried_through_faults_returns_exactly_the_fault_free_result(
     assert [entry.fault is not None for entry in log] == [True] * faults + [False]
 
     logged = retries()
-    assert len(logged) == faults == len(timer.sleeps)
+    assert len(logged) == faults == len(clock.sleeps)
     for number, record in enumerate(logged, start=1):
         assert record.levelno == logging.WARNING
         message = unquote(record.getMessage())
@@ -171,20 +148,20 @@ def test_a_query_retried_through_faults_returns_exactly_the_fault_free_result(
         assert f"retry {number} of 3" in message
         assert scenario.reason in message
         assert record.__dict__["attempt"] == number
-        assert record.__dict__["delay"] == timer.sleeps[number - 1]
+        assert record.__dict__["delay"] == clock.sleeps[number - 1]
     if scenario.waits is not None:
-        assert tuple(timer.sleeps) == scenario.waits
+        assert clock.sleeps == scenario.waits
 
 
 def test_backoff_grows_between_retries_when_the_server_gives_no_retry_after(
-    timer: FakeTimer,
+    clock: VirtualClock,
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(StatusFault(status=503, times=3))
     policy = RetryPolicy(backoff_base=0.5, backoff_factor=2.0, jitter=0.0)
-    with fast_client(emulator, timer, retry=policy) as api:
+    with fast_client(emulator, clock, retry=policy) as api:
         api.get_historical_data(**QUERY)
-    assert timer.sleeps == [0.5, 1.0, 2.0]
+    assert clock.sleeps == (0.5, 1.0, 2.0)
 
 
 EXHAUSTED = [
@@ -206,12 +183,12 @@ def test_when_retries_are_exhausted_the_error_names_the_query_window_and_reason(
     fault: Fault,
     expected: type[ConvivaError],
     why: str,
-    timer: FakeTimer,
+    clock: VirtualClock,
     retries: Callable[[], list[logging.LogRecord]],
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(fault)
-    with fast_client(emulator, timer) as api, pytest.raises(expected) as caught:
+    with fast_client(emulator, clock) as api, pytest.raises(expected) as caught:
         api.get_historical_data(**QUERY)
     error = caught.value
     text = unquote(str(error))
@@ -227,33 +204,33 @@ def test_when_retries_are_exhausted_the_error_names_the_query_window_and_reason(
     assert error.__cause__ is not None or isinstance(error, (ServerError, RateLimitError))
 
 
-def test_the_total_time_budget_ends_retries_early_and_says_so(timer: FakeTimer) -> None:
+def test_the_total_time_budget_ends_retries_early_and_says_so(clock: VirtualClock) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(RateLimitStorm(times=9, retry_after=25))
     policy = RetryPolicy(max_retries=5, total_timeout=60.0)
-    with fast_client(emulator, timer, retry=policy) as api, pytest.raises(RateLimitError) as caught:
+    with fast_client(emulator, clock, retry=policy) as api, pytest.raises(RateLimitError) as caught:
         api.get_historical_data(**QUERY)
-    assert timer.sleeps == [25.0, 25.0]  # a third wait would end past the 60 s budget
+    assert clock.sleeps == (25.0, 25.0)  # a third wait would end past the 60 s budget
     assert "Gave up after 3 attempts" in str(caught.value)
     assert "total_timeout=60 s" in str(caught.value)
 
 
-def test_a_fault_that_is_not_transient_is_not_retried(timer: FakeTimer) -> None:
+def test_a_fault_that_is_not_transient_is_not_retried(clock: VirtualClock) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(StatusFault(status=400, body='{"name": "BadRequest", "message": "no"}'))
-    with fast_client(emulator, timer) as api, pytest.raises(ConvivaError) as caught:
+    with fast_client(emulator, clock) as api, pytest.raises(ConvivaError) as caught:
         api.get_historical_data(**QUERY)
     assert getattr(caught.value, "status_code", None) == 400
     assert len(emulator.requests()) == 1
-    assert timer.sleeps == []
+    assert clock.sleeps == ()
 
 
 def test_an_html_page_with_status_200_is_reported_not_retried_and_names_the_request(
-    timer: FakeTimer,
+    clock: VirtualClock,
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(NonJSONBody(status=200))
-    with fast_client(emulator, timer) as api, pytest.raises(UnexpectedResponseError) as caught:
+    with fast_client(emulator, clock) as api, pytest.raises(UnexpectedResponseError) as caught:
         api.get_historical_data(**QUERY)
     text = unquote(str(caught.value))
     assert "not JSON" in text
@@ -263,39 +240,35 @@ def test_an_html_page_with_status_200_is_reported_not_retried_and_names_the_requ
     assert len(emulator.requests()) == 1
 
 
-def test_the_give_up_error_states_the_window_readably(timer: FakeTimer) -> None:
+def test_the_give_up_error_states_the_window_readably(clock: VirtualClock) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(StatusFault(status=503, times=9))
-    with fast_client(emulator, timer) as api, pytest.raises(ServerError) as caught:
+    with fast_client(emulator, clock) as api, pytest.raises(ServerError) as caught:
         api.get_historical_data("attempts", group_by="isp", time_range=2)
     assert "2026-11-18T12:00:00Z..2026-11-20T12:00:00Z" in str(caught.value)
 
 
 async def test_the_async_client_rides_out_the_same_faults(
     fault_free: MetricsResult,
-    timer: FakeTimer,
+    clock: VirtualClock,
     retries: Callable[[], list[logging.LogRecord]],
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(
         StatusFault(status=503), RateLimitStorm(times=1, retry_after=2), DropConnection()
     )
-    api: AsyncConvivaAPI = emulator.async_client(rate_limit=False, timeout=TIMEOUT)
-    api._sleep = timer.async_sleep
-    api._monotonic = timer.monotonic
+    api: AsyncConvivaAPI = emulator.async_client(rate_limit=False, timeout=TIMEOUT, clock=clock)
     async with api:
         result = await api.get_historical_data(**QUERY)
     assert dict(result) == dict(fault_free)
     assert len(retries()) == 3
-    assert timer.sleeps[1] == 2.0
+    assert clock.sleeps[1] == 2.0
 
 
-async def test_the_async_client_names_the_query_when_it_gives_up(timer: FakeTimer) -> None:
+async def test_the_async_client_names_the_query_when_it_gives_up(clock: VirtualClock) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(SlowReply(delay=60.0, times=9))
-    api: AsyncConvivaAPI = emulator.async_client(rate_limit=False, timeout=TIMEOUT)
-    api._sleep = timer.async_sleep
-    api._monotonic = timer.monotonic
+    api: AsyncConvivaAPI = emulator.async_client(rate_limit=False, timeout=TIMEOUT, clock=clock)
     async with api:
         with pytest.raises(APITimeoutError) as caught:
             await api.get_historical_data(**QUERY)
@@ -334,12 +307,10 @@ SOAK_RATE = 0.4
 
 
 def soak_client(
-    emulator: Emulator, timer: FakeTimer, max_retries: int = 6, **options: Any
+    emulator: Emulator, clock: VirtualClock, max_retries: int = 6, **options: Any
 ) -> ConvivaAPI:
-    api = emulator.client(timeout=TIMEOUT, retry=RetryPolicy(max_retries=max_retries), **options)
-    api._sleep = timer.sleep
-    api._monotonic = timer.monotonic
-    return api
+    policy = RetryPolicy(max_retries=max_retries)
+    return emulator.client(timeout=TIMEOUT, retry=policy, clock=clock, **options)
 
 
 @pytest.fixture(scope="module")
@@ -366,13 +337,13 @@ def assert_same_outcome(
 def test_a_batch_under_random_faults_returns_the_fault_free_outcome_of_every_query(
     seed: int,
     fault_free_batch: list[MetricsResult | ConvivaError],
-    timer: FakeTimer,
+    clock: VirtualClock,
     retries: Callable[[], list[logging.LogRecord]],
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.set_random_faults(SOAK_RATE, SOAK_FAULTS, seed=seed)
     done: list[tuple[int, int]] = []
-    with soak_client(emulator, timer) as api:
+    with soak_client(emulator, clock) as api:
         batch = api.get_many(SOAK_SPECS, progress=lambda n, total: done.append((n, total)))
 
     assert len(batch) == len(SOAK_SPECS)
@@ -385,11 +356,11 @@ def test_a_batch_under_random_faults_returns_the_fault_free_outcome_of_every_que
 
 
 def test_a_window_of_a_split_query_that_exhausts_its_retries_is_named_in_the_error(
-    timer: FakeTimer,
+    clock: VirtualClock,
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(StatusFault(status=503, times=99, path="/bitrate"))
-    with soak_client(emulator, timer, rate_limit=False) as api:
+    with soak_client(emulator, clock, rate_limit=False) as api:
         batch = api.get_many(SOAK_SPECS[:2])
     assert isinstance(batch[0], MetricsResult)
     error = batch[1]
@@ -432,7 +403,7 @@ def dataset(directory: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_an_export_under_random_faults_completes_on_rerun_with_the_fault_free_files(
-    tmp_path: Path, timer: FakeTimer
+    tmp_path: Path, clock: VirtualClock
 ) -> None:
     pytest.importorskip("pyarrow")
     with Emulator(now=NOW).client(rate_limit=False) as api:
@@ -443,7 +414,7 @@ def test_an_export_under_random_faults_completes_on_rerun_with_the_fault_free_fi
     emulator.set_random_faults(0.5, SOAK_FAULTS, seed=4)
     target = tmp_path / "faulted"
     # One retry only, one request at a time: some units fail, the same ones on every run.
-    with soak_client(emulator, timer, max_retries=1, max_concurrency=1) as api:
+    with soak_client(emulator, clock, max_retries=1, max_concurrency=1) as api:
         first = export(api, target)
         assert first.errors
         for unit, error in first.errors.items():  # every failure names its query and window
@@ -461,27 +432,25 @@ def test_an_export_under_random_faults_completes_on_rerun_with_the_fault_free_fi
 @pytest.mark.network
 def test_faults_on_a_real_loopback_socket_are_ridden_out_too(
     fault_free: MetricsResult,
-    timer: FakeTimer,
+    clock: VirtualClock,
     retries: Callable[[], list[logging.LogRecord]],
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(
         DropConnection(), TruncateBody(keep=0.4), SlowReply(delay=1.0), StatusFault(status=503)
     )
-    with emulator.serve() as url:
-        api = ConvivaAPI(
-            emulator.client_key,
-            emulator.client_id,
+    with (
+        emulator.serve() as url,
+        emulator.client(
             base_url=url,
-            clock=emulator.now,
+            transport=None,
+            clock=clock,
             timeout=0.25,  # the slow reply really times out: a quarter second of real time
             retry=RetryPolicy(max_retries=4),
             rate_limit=False,
-        )
-        api._sleep = timer.sleep
-        api._monotonic = timer.monotonic
-        with api:
-            result = api.get_historical_data(**QUERY)
+        ) as api,
+    ):
+        result = api.get_historical_data(**QUERY)
     assert dict(result) == dict(fault_free)
     reasons = [record.__dict__["reason"] for record in retries()]
     assert reasons[0].startswith("connection")

@@ -20,18 +20,20 @@ from typing import Any
 import httpx2
 import pytest
 
-from pyconviva import MetadataResult, MetricsResult
-from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
-from pyconviva._exceptions import (
+from pyconviva import (
     APIStatusError,
+    AsyncConvivaAPI,
     BadRequestError,
+    ConvivaAPI,
     ConvivaError,
+    MetadataResult,
+    MetricsResult,
     NotFoundError,
     RateLimitError,
     ServerError,
     UnexpectedResponseError,
-    status_error_class,
 )
+from pyconviva._exceptions import status_error_class
 
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
 EPOCH = 1_763_596_800_000  # 2025-11-20T00:00:00Z

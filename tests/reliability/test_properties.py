@@ -19,16 +19,17 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from pyconviva import MetricsResult
-from pyconviva._catalog import DIMENSIONS, METRIC_ALIASES, METRIC_GROUPS, METRICS
-from pyconviva._client import ConvivaAPI
-from pyconviva._exceptions import (
+from pyconviva import (
     APIStatusError,
     BadRequestError,
+    ConvivaAPI,
+    MetricsResult,
     NotFoundError,
     QueryError,
+    QuerySpec,
     ResponseTooLargeError,
 )
+from pyconviva._catalog import DIMENSIONS, METRIC_ALIASES, METRIC_GROUPS, METRICS
 from pyconviva._query import build_metrics_query
 from pyconviva._rules import (
     HISTORICAL,
@@ -545,19 +546,21 @@ def test_inputs_that_once_escaped_as_other_exceptions_or_reached_the_api_raise_q
     sent and refused by the API (400), before the fix in _query/_rules."""
     arguments = {"metrics": "attempts", **arguments}
     with pytest.raises(QueryError, match=message):
-        build_metrics_query(root, now=NOW, **arguments)
+        build_metrics_query(QuerySpec(root, **arguments), now=NOW)
 
 
 def test_sorting_a_metric_group_by_its_member_or_an_alias_is_accepted() -> None:
     query = build_metrics_query(
-        HISTORICAL, "quality-summary", group_by="isp", sort_by="plays", now=NOW
+        QuerySpec(HISTORICAL, "quality-summary", group_by="isp", sort_by="plays"), now=NOW
     )
     assert ("sort_by", "plays") in query.params
     alias = build_metrics_query(
-        HISTORICAL,
-        "exits_before_video_start",
-        group_by="isp",
-        sort_by="exit-before-video-starts",
+        QuerySpec(
+            HISTORICAL,
+            "exits_before_video_start",
+            group_by="isp",
+            sort_by="exit-before-video-starts",
+        ),
         now=NOW,
     )
     assert ("sort_by", "exit-before-video-starts") in alias.params

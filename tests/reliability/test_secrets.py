@@ -12,15 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx2
 import pytest
 
-from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
-from pyconviva._config import load_config
-from pyconviva._exceptions import (
+from pyconviva import (
     APIConnectionError,
     APIStatusError,
+    AsyncConvivaAPI,
     ConfigurationError,
+    ConvivaAPI,
     ConvivaError,
+    RetryPolicy,
 )
-from pyconviva._retry import RetryPolicy
+from pyconviva._config import load_config
+from pyconviva.testing import VirtualClock
 
 KEY = "Zq9-secret-key-Xw7"
 CLIENT_ID = "visible-client-id"
@@ -37,10 +39,6 @@ def assert_no_secret(text: str) -> None:
 def full_text(error: BaseException) -> str:
     """Everything a user could see of an error: str, repr, traceback with causes."""
     return "\n".join([str(error), repr(error), *traceback.format_exception(error)])
-
-
-def no_sleep(seconds: float) -> None:
-    del seconds
 
 
 def test_client_reprs_show_the_id_and_mask_the_key() -> None:
@@ -105,19 +103,24 @@ def test_configuration_errors_do_not_echo_the_key(
     ids=lambda f: getattr(f, "status_code", type(f).__name__),
 )
 def test_errors_and_their_tracebacks_never_carry_the_key(
-    failure: httpx2.Response | Exception,
+    failure: httpx2.Response | Exception, clock: VirtualClock
 ) -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
         if isinstance(failure, Exception):
             raise failure
         return failure
 
-    with ConvivaAPI(
-        KEY, CLIENT_ID, transport=httpx2.MockTransport(handler), retry=RetryPolicy(max_retries=1)
-    ) as api:
-        api._sleep = no_sleep
-        with pytest.raises(ConvivaError) as caught:
-            api.get_historical_data("atempts", group_by="isp")
+    with (
+        ConvivaAPI(
+            KEY,
+            CLIENT_ID,
+            transport=httpx2.MockTransport(handler),
+            retry=RetryPolicy(max_retries=1),
+            clock=clock,
+        ) as api,
+        pytest.raises(ConvivaError) as caught,
+    ):
+        api.get_historical_data("atempts", group_by="isp")
     assert isinstance(caught.value, (APIStatusError, APIConnectionError))
     assert_no_secret(full_text(caught.value))
     assert_no_secret(repr(vars(caught.value)))
@@ -173,11 +176,10 @@ def loopback_url() -> Iterator[str]:
 
 @pytest.mark.network
 def test_debug_logs_of_a_real_exchange_with_a_retry_hold_no_secret(
-    loopback_url: str, caplog: pytest.LogCaptureFixture
+    loopback_url: str, caplog: pytest.LogCaptureFixture, clock: VirtualClock
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger: pyconviva, httpx2, httpcore2
-    with ConvivaAPI(KEY, CLIENT_ID, base_url=loopback_url) as api:
-        api._sleep = no_sleep
+    with ConvivaAPI(KEY, CLIENT_ID, base_url=loopback_url, clock=clock) as api:
         assert api.get_kpis()["kpis"] == []
     messages = [record.getMessage() for record in caplog.records]
     assert any("Retrying GET" in message for message in messages)
@@ -187,14 +189,18 @@ def test_debug_logs_of_a_real_exchange_with_a_retry_hold_no_secret(
         assert_no_secret(repr(vars(record)))
 
 
-def test_debug_logs_through_a_transport_hold_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+def test_debug_logs_through_a_transport_hold_no_secret(
+    caplog: pytest.LogCaptureFixture, clock: VirtualClock
+) -> None:
     replies = iter([httpx2.Response(500), httpx2.Response(401, json={"message": "Unauthorized"})])
     handler: Callable[[httpx2.Request], httpx2.Response] = lambda request: next(replies)  # noqa: E731
     caplog.set_level(logging.DEBUG)
-    with ConvivaAPI(KEY, CLIENT_ID, transport=httpx2.MockTransport(handler)) as api:
-        api._sleep = no_sleep
-        with pytest.raises(APIStatusError):
-            api.get_saved_filters()
+    transport = httpx2.MockTransport(handler)
+    with (
+        ConvivaAPI(KEY, CLIENT_ID, transport=transport, clock=clock) as api,
+        pytest.raises(APIStatusError),
+    ):
+        api.get_saved_filters()
     assert caplog.records
     for record in caplog.records:
         assert_no_secret(record.getMessage())

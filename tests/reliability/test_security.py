@@ -24,14 +24,15 @@ import httpx2
 import pytest
 from click.testing import CliRunner
 
-from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
-from pyconviva._exceptions import (
+from pyconviva import (
     APIStatusError,
+    AsyncConvivaAPI,
     ConfigurationError,
+    ConvivaAPI,
     ConvivaError,
     QueryError,
+    RetryPolicy,
 )
-from pyconviva._retry import RetryPolicy
 from pyconviva.cli.commands import app
 from pyconviva.cli.profiles import load_profile
 from pyconviva.emulator import (
@@ -42,6 +43,7 @@ from pyconviva.emulator import (
     StatusFault,
     _service,
 )
+from pyconviva.testing import VirtualClock
 
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
 CLIENT_ID = "sec-test-client"
@@ -53,10 +55,6 @@ SECRETS = (KEY, TOKEN, KEY.lower())
 def assert_no_secret(text: str, where: str) -> None:
     for secret in SECRETS:
         assert secret not in text, f"the client key leaked into {where}"
-
-
-def no_sleep(seconds: float) -> None:
-    del seconds
 
 
 PACKAGE = Path(inspect.getfile(ConvivaAPI)).parent
@@ -121,12 +119,11 @@ def served(emulator: Emulator) -> Iterator[str]:
 
 @pytest.mark.network
 def test_debug_logs_of_every_logger_never_hold_the_key_through_faults_and_errors(
-    emulator: Emulator, served: str, caplog: pytest.LogCaptureFixture
+    emulator: Emulator, served: str, caplog: pytest.LogCaptureFixture, clock: VirtualClock
 ) -> None:
     caplog.set_level(logging.DEBUG)  # root: pyconviva, httpx2, httpcore2 and anything else
     emulator.add_faults(StatusFault(status=503), DropConnection(), NonJSONBody(status=502))
-    with ConvivaAPI(KEY, CLIENT_ID, base_url=served, clock=emulator.now) as api:
-        api._sleep = no_sleep
+    with emulator.client(base_url=served, transport=None, clock=clock) as api:
         api.get_historical_data(["attempts", "plays"], group_by="isp", time_range=2)
         emulator.add_faults(StatusFault(status=401, times=10))
         with pytest.raises(APIStatusError):
@@ -162,14 +159,16 @@ FAILURES: list[tuple[str, Callable[[Emulator], None]]] = [
 
 @pytest.mark.parametrize(("case", "script"), FAILURES, ids=[case for case, _ in FAILURES])
 def test_exceptions_and_tracebacks_with_locals_never_hold_the_key(
-    emulator: Emulator, case: str, script: Callable[[Emulator], None]
+    emulator: Emulator, case: str, script: Callable[[Emulator], None], clock: VirtualClock
 ) -> None:
     script(emulator)
     metric = "atempts" if case == "unknown metric 404" else "attempts"
-    with emulator.client(client_key=KEY, timeout=5.0, retry=RetryPolicy(max_retries=1)) as api:
-        api._sleep = no_sleep
-        with pytest.raises(ConvivaError) as caught:
-            api.get_historical_data(metric, group_by="isp", time_range=1)
+    policy = RetryPolicy(max_retries=1)
+    with (
+        emulator.client(client_key=KEY, timeout=5.0, retry=policy, clock=clock) as api,
+        pytest.raises(ConvivaError) as caught,
+    ):
+        api.get_historical_data(metric, group_by="isp", time_range=1)
     assert_no_secret(exception_text(caught.value), f"the {case} exception")
 
 
@@ -193,7 +192,6 @@ def test_a_key_passed_in_the_id_position_stays_hidden_in_reprs_and_errors(
     emulator: Emulator,
 ) -> None:
     swapped = ConvivaAPI(CLIENT_ID, KEY, transport=emulator.transport(), clock=emulator.now)
-    swapped._sleep = no_sleep
     assert_no_secret(repr(swapped), "repr of a client with swapped arguments")
     with pytest.raises(APIStatusError) as caught:
         swapped.get_historical_data("attempts")
@@ -202,15 +200,12 @@ def test_a_key_passed_in_the_id_position_stays_hidden_in_reprs_and_errors(
     swapped.close()
 
 
-async def test_the_async_client_repr_and_errors_never_hold_the_key(emulator: Emulator) -> None:
+async def test_the_async_client_repr_and_errors_never_hold_the_key(
+    emulator: Emulator, clock: VirtualClock
+) -> None:
     emulator.add_faults(StatusFault(status=503, times=5))
-    async with emulator.async_client(retry=RetryPolicy(max_retries=1)) as api:
+    async with emulator.async_client(retry=RetryPolicy(max_retries=1), clock=clock) as api:
         assert_no_secret(repr(api), "async client repr")
-
-        async def instant(seconds: float) -> None:
-            del seconds
-
-        api._sleep = instant
         with pytest.raises(APIStatusError) as caught:
             await api.get_real_time_data("attempts")
     assert_no_secret(exception_text(caught.value), "async 503 exception")

@@ -4,9 +4,9 @@ A ``get_many`` batch of 300 distinct queries (389 request windows, 582 requests:
 real-time, group-bys, filters, metric groups, minutely and long daily ranges split into several
 windows, five unknown metrics the API answers 404) runs in process on a fresh emulator, once
 fault-free and once with two scripted 429 storms and then a seeded fault on 30 % of requests,
-drawn from every kind the reliability issue lists (:data:`soak_report.MIX`). The client's waits
-run on virtual clocks through its private ``_sleep``/``_monotonic`` seams, so the soak costs
-only the emulator's work (some 15 s on two cores). An export of 120 files is soaked the same way.
+drawn from every kind the reliability issue lists (:data:`soak_report.MIX`). The client waits
+on a ``pyconviva.testing.VirtualClock`` (its ``clock=`` argument), so the soak costs only the
+emulator's work (some 15 s on two cores). An export of 120 files is soaked the same way.
 
 ``python -m pytest -m soak`` runs these alone; ``PYCONVIVA_SOAK_QUERIES=2000`` makes the batch
 larger. ``python benchmarks/soak_report.py`` prints the figures.
@@ -23,8 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
-from pyconviva import MetricsResult
-from pyconviva._exceptions import NotFoundError
+from pyconviva import MetricsResult, NotFoundError
 from pyconviva.emulator import LoggedRequest, SlowReply
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
