@@ -11,12 +11,13 @@ import base64
 import ipaddress
 import math
 import os
+import re
 import ssl
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import httpx2
 
@@ -57,6 +58,20 @@ ENV_CLIENT_SECRET = "CONVIVA_CLIENT_SECRET"  # noqa: S105 - a variable name, not
 ENV_BASE_URL = "CONVIVA_BASE_URL"
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
+# A request path the base URL is checked with: requests are the base URL plus such a path.
+_SAMPLE_PATH = "/insights/3.0/metrics"
+_EXAMPLES = f"{DEFAULT_BASE_URL!r} or 'https://proxy.example.com/conviva'"
+# Letters, digits, '-' and '_' (any script, for internationalised names) in dot-separated labels.
+_HOST_NAME = re.compile(r"[\w-]+(?:\.[\w-]+)*\.?")
+# Control and format characters, lone surrogates and separators: none can travel in a URL,
+# and format characters (zero-width spaces, direction overrides) hide what a URL says.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Zs"})
+_CHARACTER_NAMES = {
+    "\t": "a tab",
+    "\n": "a line break (\\n)",
+    "\r": "a carriage return (\\r)",
+    " ": "a space",
+}
 _SHOWN_ID_CHARS = 4
 
 
@@ -163,45 +178,102 @@ def resolve_base_url(base_url: str | None, env: Mapping[str, str]) -> str:
     """The API base URL (argument, else ``CONVIVA_BASE_URL``, else the public API), checked.
 
     HTTPS is required except on loopback hosts (127.0.0.0/8, ::1, localhost), where a local
-    emulator or proxy may speak plain HTTP. The URL may carry a path prefix but no user
-    name, password, query or fragment. Returned without a trailing slash. Error messages show
-    only the scheme and host, in case a secret was pasted into the rest of the URL.
+    emulator may speak plain HTTP. The URL may carry a port and a path prefix, but no user
+    name or password (no ``@``), query (``?``) or fragment (``#``), and no whitespace or
+    control character inside it; surrounding whitespace is dropped. Returned without a
+    trailing slash. A key is sometimes pasted into a URL, so error messages name the setting
+    and what is wrong, and show at most the scheme and host, never what follows the host.
     """
-    url = base_url if base_url is not None else (env.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+    if base_url is not None:
+        url, name = base_url, "base_url"
+    elif env.get(ENV_BASE_URL):
+        url, name = env[ENV_BASE_URL], ENV_BASE_URL
+    else:
+        return DEFAULT_BASE_URL
     if not isinstance(url, str):
         raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
+    url = url.strip()
+    problem = _base_url_problem(url)
+    if problem is not None:
+        raise ConfigurationError(f"{name} {problem}")
+    return url.rstrip("/")
+
+
+def _base_url_problem(url: str) -> str | None:
+    """What makes ``url`` unusable as the API root, phrased to follow the setting's name."""
+    for character in url:
+        if _is_invisible(character):
+            return (
+                f"contains {_character_name(character)}, which a URL cannot hold; remove it "
+                "(it often comes along when a value is copied from a file or a terminal)"
+            )
+    if "@" in url:
+        return (
+            "contains '@', which marks a user name or password in a URL; pass the "
+            f"credentials as client_id= and client_key= (or {ENV_CLIENT_ID} and "
+            f"{ENV_CLIENT_KEY}) instead"
+        )
+    for mark, part in (("?", "a query string"), ("#", "a fragment")):
+        if mark in url:
+            return (
+                f"contains '{mark}', which starts {part}; each request appends its own path "
+                f"and query, so give only the API root, such as {_EXAMPLES}"
+            )
+    # Checked as requests will use it (base URL + endpoint path), with the parser that sends.
+    request_url = _parse(url.rstrip("/") + _SAMPLE_PATH)
+    if request_url is None:
+        return (
+            f"is not a valid URL; give the API root, such as {_EXAMPLES} (a port, if any, "
+            "is a number after the host)"
+        )
+    if request_url.scheme not in ("https", "http"):
+        return f"must be an absolute URL starting with https://, such as {_EXAMPLES}"
+    if not _is_host(request_url.host):
+        return f"has no valid host name after the scheme; give one such as {_EXAMPLES}"
+    if request_url.port is not None and not 0 < request_url.port < 2**16:
+        return "is not a valid URL: its port must be a number from 1 to 65535"
+    if request_url.scheme == "http" and not _is_loopback(request_url.host):
+        return (
+            f"{_origin(request_url)} uses plain http:// to a non-loopback host, which would "
+            "send the credentials unencrypted. Use https://; plain http is accepted only for "
+            "127.0.0.0/8, ::1 and localhost (a local emulator)."
+        )
+    return None
+
+
+def _is_invisible(character: str) -> bool:
+    return character.isspace() or unicodedata.category(character) in _INVISIBLE_CATEGORIES
+
+
+def _character_name(character: str) -> str:
+    known = _CHARACTER_NAMES.get(character)
+    if known is not None:
+        return known
+    name = unicodedata.name(character, "")
+    return f"the invisible character U+{ord(character):04X}" + (f" ({name})" if name else "")
+
+
+def _parse(url: str) -> httpx2.URL | None:
+    # httpx2's message quotes the offending part (a port, say), which may be a pasted key:
+    # it is dropped, and the refusal is raised outside this handler so no chain carries it.
     try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-        parts.port  # noqa: B018 - validates the port; raises ValueError when out of range
-    except ValueError as exc:
-        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from exc
-    if parts.scheme not in ("https", "http") or not host:
-        raise ConfigurationError(
-            f"base_url must be an absolute https:// URL such as {DEFAULT_BASE_URL!r}; "
-            f"got {'scheme ' + repr(parts.scheme) if parts.scheme else 'no scheme'}"
-            f"{'' if host else ' and no host'}"
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ConfigurationError(
-            "base_url must not contain a user name or password; pass the credentials as "
-            "client_id= and client_key= instead."
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError(
-            f"base_url {_origin(parts.scheme, host)} must not have a query string or fragment"
-        )
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ConfigurationError(
-            f"base_url {_origin(parts.scheme, host)} uses plain http:// to a non-loopback "
-            "host, which would send the credentials unencrypted. Use https://; plain http is "
-            "accepted only for 127.0.0.0/8, ::1 and localhost (a local emulator)."
-        )
-    return url.strip().rstrip("/")
+        return httpx2.URL(url)
+    except httpx2.InvalidURL:
+        return None
 
 
-def _origin(scheme: str, host: str) -> str:
-    return f"'{scheme}://{host}/...'"
+def _is_host(host: str) -> bool:
+    if _HOST_NAME.fullmatch(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _origin(url: httpx2.URL) -> str:
+    return f"'{url.scheme}://{url.host}/...'"
 
 
 def _is_loopback(host: str) -> bool:
@@ -213,16 +285,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def resolve_verify(verify: object) -> ssl.SSLContext | Literal[True]:
+def resolve_verify(
+    verify: object, env: Mapping[str, str] | None = None
+) -> ssl.SSLContext | Literal[True]:
     """The TLS verification setting for httpx2; verification cannot be switched off.
 
-    ``None`` keeps httpx2's default trust store, which honours ``SSL_CERT_FILE`` and
-    ``SSL_CERT_DIR``. A path names a CA bundle file (or a directory of hashed certificates)
-    to trust instead; an ``ssl.SSLContext`` is used as given but must verify certificates
-    and host names.
+    ``None`` means the default trust store, or the CA bundle named by ``SSL_CERT_FILE``
+    (else the directory named by ``SSL_CERT_DIR``) in ``env``. They are read here rather
+    than by httpx2 because a client to a loopback host does not let httpx2 read the
+    environment (see :attr:`ClientConfig.trust_env`). A path names a CA bundle file (or a
+    directory of hashed certificates) to trust instead; an ``ssl.SSLContext`` is used as
+    given but must verify certificates and host names.
     """
     if verify is None:
-        return True
+        return _trust_store_from(env or {})
     if isinstance(verify, bool):
         raise ConfigurationError(
             f"verify={verify!r} is not accepted: TLS verification is always on and cannot be "
@@ -238,17 +314,27 @@ def resolve_verify(verify: object) -> ssl.SSLContext | Literal[True]:
             )
         return verify
     if isinstance(verify, (str, os.PathLike)):
-        path = Path(verify)
-        if path.is_dir():
-            return ssl.create_default_context(capath=path)
-        if path.is_file():
-            return ssl.create_default_context(cafile=path)
-        raise ConfigurationError(
-            f"verify={str(path)!r}: no CA bundle file or directory at that path"
-        )
+        return _trust_store_at(Path(verify), "verify=")
     raise ConfigurationError(
         f"verify must be a CA bundle path or an ssl.SSLContext, got {type(verify).__name__}"
     )
+
+
+def _trust_store_from(env: Mapping[str, str]) -> ssl.SSLContext | Literal[True]:
+    # The same order as httpx2's default: SSL_CERT_FILE, then SSL_CERT_DIR.
+    if cafile := env.get("SSL_CERT_FILE"):
+        return _trust_store_at(Path(cafile), "SSL_CERT_FILE=")
+    if capath := env.get("SSL_CERT_DIR"):
+        return _trust_store_at(Path(capath), "SSL_CERT_DIR=")
+    return True
+
+
+def _trust_store_at(path: Path, setting: str) -> ssl.SSLContext:
+    if path.is_dir():
+        return ssl.create_default_context(capath=path)
+    if path.is_file():
+        return ssl.create_default_context(cafile=path)
+    raise ConfigurationError(f"{setting}{str(path)!r}: no CA bundle file or directory at that path")
 
 
 def resolve_timeout(timeout: float | httpx2.Timeout) -> httpx2.Timeout:
@@ -291,6 +377,17 @@ class ClientConfig:
     retry: RetryPolicy
     verify: ssl.SSLContext | Literal[True]
 
+    @property
+    def trust_env(self) -> bool:
+        """Whether httpx2 may take settings (proxies) from the environment: not for loopback.
+
+        A loopback base URL is a local emulator or test server, reached directly: through an
+        environment proxy (``HTTP_PROXY``, ``ALL_PROXY``), a plain-http request would carry
+        the credentials off the machine in clear text. Remote hosts are https only and keep
+        the documented environment proxies (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``).
+        """
+        return not _is_loopback(httpx2.URL(self.base_url).host)
+
 
 def load_config(
     client_key: str | None,
@@ -317,5 +414,6 @@ def load_config(
         base_url=resolve_base_url(base_url, environ),
         timeout=resolve_timeout(timeout),
         retry=resolve_retry_policy(max_retries, retry),
-        verify=resolve_verify(verify),
+        # A transport makes its own connections: the environment's CA settings do not apply.
+        verify=resolve_verify(verify, {} if has_transport else environ),
     )

@@ -9,8 +9,10 @@ import httpx2
 import pytest
 import trustme
 
+from pyconviva import ConfigurationError, RetryPolicy
 from pyconviva._config import (
     DEFAULT_BASE_URL,
+    ClientConfig,
     Credentials,
     load_config,
     resolve_base_url,
@@ -19,8 +21,6 @@ from pyconviva._config import (
     resolve_timeout,
     resolve_verify,
 )
-from pyconviva._exceptions import ConfigurationError
-from pyconviva._retry import RetryPolicy
 
 KEY = "s3cret-key-value"
 
@@ -171,6 +171,177 @@ def test_a_base_url_with_credentials_does_not_echo_them() -> None:
     assert KEY not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("character", "described_as"),
+    [
+        ("\t", "a tab"),
+        ("\n", "a line break"),
+        ("\r", "a carriage return"),
+        (" ", "a space"),
+        ("\x00", "U+0000"),
+        ("\x7f", "U+007F"),
+        ("\x85", "U+0085"),
+        ("\u00a0", "U+00A0 (NO-BREAK SPACE)"),
+        ("\u200b", "U+200B (ZERO WIDTH SPACE)"),
+        ("\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\u2028", "U+2028 (LINE SEPARATOR)"),
+        ("\ud800", "U+D800"),
+    ],
+)
+@pytest.mark.parametrize(
+    "template",
+    ["https://api.con{}viva.com", "https://api.conviva.com{}/x", "https://api.conviva.com/x{}y"],
+)
+def test_whitespace_and_control_characters_inside_a_base_url_are_named_and_refused(
+    character: str, described_as: str, template: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_base_url(template.format(character), {})
+    message = str(caught.value)
+    assert message.startswith("base_url contains ")
+    assert described_as in message
+    assert "remove it" in message
+
+
+def test_whitespace_around_a_base_url_is_dropped() -> None:
+    assert resolve_base_url(" \thttps://api.conviva.com/conviva/\n", {}) == (
+        "https://api.conviva.com/conviva"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "starts"),
+    [
+        ("https://api.conviva.com/conviva?", "a query string"),
+        ("https://api.conviva.com?", "a query string"),
+        ("https://api.conviva.com/conviva#", "a fragment"),
+        ("https://api.conviva.com#/insights", "a fragment"),
+    ],
+)
+def test_a_query_or_fragment_even_an_empty_one_is_refused_with_the_fix(
+    url: str, starts: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_base_url(url, {})
+    message = str(caught.value)
+    assert f"which starts {starts}" in message
+    assert "give only the API root, such as 'https://api.conviva.com'" in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://id@api.conviva.com",
+        "https://id:123/rest-of-key@api.conviva.com",
+        "https://id:key#rest@api.conviva.com",
+        "https://api.conviva.com/prefix@x",
+    ],
+)
+def test_any_at_sign_is_refused_as_credentials_which_belong_in_client_id_and_key(
+    url: str,
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_base_url(url, {})
+    message = str(caught.value)
+    assert "client_id= and client_key=" in message
+    assert "CONVIVA_CLIENT_ID" in message
+
+
+def test_the_message_names_the_environment_variable_when_the_url_came_from_there() -> None:
+    with pytest.raises(ConfigurationError, match=r"^CONVIVA_BASE_URL contains a tab"):
+        resolve_base_url(None, {"CONVIVA_BASE_URL": "https://api.conviva.com/\tx"})
+    with pytest.raises(ConfigurationError, match=r"^base_url contains a tab"):
+        resolve_base_url("https://api.conviva.com/\tx", {"CONVIVA_BASE_URL": "https://x.com"})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.conviva.com:SEKRETport",
+        "https://api.conviva.com:0",
+        "https://api.conviva.com:65536",
+        "https://api.conviva.com:80:SEKRET",
+    ],
+)
+def test_a_bad_port_is_refused_without_quoting_it_or_chaining_the_parser_error(
+    url: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match="not a valid URL") as caught:
+        resolve_base_url(url, {})
+    message = str(caught.value)
+    assert "SEKRET" not in message
+    assert url.rsplit(":", 1)[1] not in message
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.conviva.com\\evil.example",
+        "https://a..b",
+        "https://%61pi.example",
+        "https://:8443",
+    ],
+)
+def test_a_base_url_without_a_valid_host_name_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="no valid host name"):
+        resolve_base_url(url, {})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.conviva.com:8443/conviva",
+        "https://münchen.example",
+        "https://api_gw.internal.example.",
+        "HTTPS://API.CONVIVA.COM",
+        "https://[2001:db8::1]:8443",
+    ],
+)
+def test_ports_path_prefixes_and_unusual_but_valid_hosts_are_accepted(url: str) -> None:
+    assert resolve_base_url(url, {}) == url
+
+
+def config_for(base_url: str, env: dict[str, str] | None = None) -> ClientConfig:
+    return load_config(
+        KEY,
+        "id",
+        client_secret=None,
+        base_url=base_url,
+        timeout=30.0,
+        max_retries=3,
+        retry=None,
+        verify=None,
+        has_transport=False,
+        env=env or {},
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "https://127.0.0.1:8443",
+        "http://127.8.9.10/prefix",
+        "http://localhost:5000",
+        "https://LOCALHOST",
+        "http://[::1]:9000",
+    ],
+)
+def test_a_loopback_base_url_does_not_trust_the_environment_so_no_proxy_is_used(
+    url: str,
+) -> None:
+    assert config_for(url).trust_env is False
+
+
+@pytest.mark.parametrize(
+    "url", ["https://api.conviva.com", "https://10.0.0.1:8443", "https://localhost.example.com"]
+)
+def test_a_remote_base_url_keeps_the_documented_environment_proxies(url: str) -> None:
+    assert config_for(url).trust_env is True
+
+
 @pytest.mark.parametrize("value", [True, False])
 def test_verify_booleans_are_refused_because_verification_cannot_be_switched_off(
     value: bool,
@@ -192,6 +363,28 @@ def test_verify_accepts_a_ca_bundle_path(tmp_path: Path) -> None:
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.get_ca_certs()  # the bundle's CA was loaded
     assert isinstance(resolve_verify(bundle), ssl.SSLContext)  # a Path works too
+
+
+def test_default_verify_reads_ssl_cert_file_then_ssl_cert_dir_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    from_file = resolve_verify(None, {"SSL_CERT_FILE": str(bundle), "SSL_CERT_DIR": "/nowhere"})
+    assert isinstance(from_file, ssl.SSLContext)
+    assert from_file.get_ca_certs()
+    from_dir = resolve_verify(None, {"SSL_CERT_DIR": str(tmp_path)})
+    assert isinstance(from_dir, ssl.SSLContext)
+    assert resolve_verify(None, {"SSL_CERT_FILE": ""}) is True
+    assert isinstance(
+        config_for("https://127.0.0.1", {"SSL_CERT_FILE": str(bundle)}).verify, ssl.SSLContext
+    )
+
+
+def test_an_ssl_cert_file_that_does_not_exist_is_named_in_the_refusal(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"^SSL_CERT_FILE=.*no CA bundle"):
+        resolve_verify(None, {"SSL_CERT_FILE": str(tmp_path / "missing.pem")})
 
 
 def test_verify_path_that_does_not_exist_is_refused(tmp_path: Path) -> None:
@@ -259,6 +452,24 @@ def test_verify_with_a_custom_transport_is_refused_as_it_would_be_ignored() -> N
             has_transport=True,
             env={},
         )
+
+
+def test_ssl_cert_file_is_not_read_when_a_transport_makes_the_connections(
+    tmp_path: Path,
+) -> None:
+    config = load_config(
+        KEY,
+        "id",
+        client_secret=None,
+        base_url=None,
+        timeout=30.0,
+        max_retries=3,
+        retry=None,
+        verify=None,
+        has_transport=True,
+        env={"SSL_CERT_FILE": str(tmp_path / "stale.pem")},
+    )
+    assert config.verify is True
 
 
 def test_load_config_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
