@@ -1,17 +1,20 @@
 """How fast is ``MetricsResult.from_bytes(body).to_pandas()`` on the largest legal reply?
 
-Run: ``python benchmarks/bench_results.py [--repeat 7] [--synthetic]``
+Run: ``python benchmarks/bench_results.py [--repeat 7] [--synthetic | --body FILE]``
 
 The reply is the largest a single request may return: a group-by just under the API's
 5,700,000-byte cap. It comes from the emulator (the largest of a few legal minutely group-by
 queries that do not answer 413), or, with ``--synthetic`` or when the emulator cannot be
-imported, from a generator of the documented shape sized the same way.
+imported, from a generator of the documented shape sized the same way; ``--body`` reads a saved
+reply body instead (a real one, or the emulator's of another version, to compare like with like).
 
 Measured side by side in one run, best of ``--repeat`` runs each, interleaved:
 
   (a)  ``json.loads(body)`` alone — the floor; (a') the same with the cyclic GC paused, as
-       ``from_bytes`` does, to show how much of the gain that pause is;
-  (b)  ours: ``MetricsResult.from_bytes(body).to_pandas()``;
+       0.2.0's ``from_bytes`` did (no longer: that is process-wide), to show what the pause is
+       worth;
+  (b)  ours: ``MetricsResult.from_bytes(body).to_pandas()``; (b') the same with
+       ``wide=True`` (nullable Int64 count columns);
   (c1) the usual hand-written way: a loop building one dict per value, ``pd.DataFrame``, then
        the conversions that give the same table (UTC timestamps, categoricals, float values);
   (c2) ``pd.json_normalize`` + ``melt`` to the same table.
@@ -29,6 +32,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -111,6 +115,7 @@ def emulator_reply() -> tuple[bytes, str] | None:
     try:
         import httpx2
 
+        from pyconviva import QuerySpec
         from pyconviva._query import build_metrics_query
         from pyconviva.emulator import Emulator
     except ImportError:
@@ -125,15 +130,14 @@ def emulator_reply() -> tuple[bytes, str] | None:
         auth=(emulator.client_id, emulator.client_key),
     ) as http:
         for count in range(1, len(names) + 1):
-            query = build_metrics_query(
-                "metrics",
+            spec = QuerySpec.historical(
                 names[:count],
                 group_by="cdn-edge-server",  # the emulator dimension with most values
                 time_range=(now - timedelta(hours=1, minutes=30), now - timedelta(minutes=30)),
                 granularity="PT1M",
                 limit=GROUPS,
-                now=now,
             )
+            query = build_metrics_query(spec, now=now)
             response = http.get(query.path, params=list(query.params))
             if response.status_code == 413:
                 break
@@ -146,8 +150,8 @@ def emulator_reply() -> tuple[bytes, str] | None:
 # ---- the contenders ----------------------------------------------------------------------------
 
 
-def ours(body: bytes) -> pd.DataFrame:
-    return MetricsResult.from_bytes(body).to_pandas()
+def ours(body: bytes, wide: bool = False) -> pd.DataFrame:
+    return MetricsResult.from_bytes(body).to_pandas(wide=wide)
 
 
 def hand_loop(body: bytes, dimension: str) -> pd.DataFrame:
@@ -243,10 +247,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--synthetic", action="store_true", help="skip the emulator")
+    parser.add_argument("--body", type=Path, help="a saved reply body to measure instead")
     args = parser.parse_args()
 
-    found = None if args.synthetic else emulator_reply()
-    body, label = found or synthetic_reply()
+    if args.body is not None:
+        body, label = args.body.read_bytes(), f"saved body {args.body}"
+    else:
+        found = None if args.synthetic else emulator_reply()
+        body, label = found or synthetic_reply()
     dimension = MetricsResult.from_bytes(body).dimension or "dimension"
     mine = ours(body)
     same_table(hand_loop(body, dimension), mine)
@@ -258,6 +266,7 @@ def main() -> None:
             "a": lambda: json.loads(body),
             "a'": lambda: paused_loads(body),
             "b": lambda: ours(body),
+            "b'": lambda: ours(body, wide=True),
             "c1": lambda: hand_loop(body, dimension),
             "c2": lambda: normalize(body, dimension),
         },
@@ -267,6 +276,7 @@ def main() -> None:
         ("(a)  json.loads(body)", "a"),
         ("(a') json.loads, GC paused", "a'"),
         ("(b)  from_bytes(body).to_pandas()", "b"),
+        ("(b') ... .to_pandas(wide=True)", "b'"),
         ("(c1) dict-per-value loop + DataFrame", "c1"),
         ("(c2) json_normalize + melt", "c2"),
     ]

@@ -8,8 +8,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from pyconviva import MetadataResult, MetricsResult
-from pyconviva._client import ConvivaAPI
+from pyconviva import ConvivaAPI, MetadataResult, MetricsResult
 from pyconviva.emulator import Emulator
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -50,7 +49,7 @@ def test_totals_of_a_plain_reply_match_the_sum_of_its_buckets(api: ConvivaAPI) -
 def test_real_time_wide_frame_is_indexed_by_minute_and_group(api: ConvivaAPI) -> None:
     frame = api.get_real_time_data("attempts", group_by="device-name").to_pandas(wide=True)
     assert frame.index.names == ["timestamp", "device_name"]
-    assert frame["attempts.count"].dtype == "int64"
+    assert frame["attempts.count"].dtype == "Int64"
 
 
 def test_metadata_results_are_tables(api: ConvivaAPI) -> None:

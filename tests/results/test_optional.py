@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from pyconviva import MetadataResult, MetricsResult
-from pyconviva._exceptions import MissingDependencyError
+from pyconviva import MetadataResult, MetricsResult, MissingDependencyError
 from tests.helpers import GROUPED, result_of
 
 

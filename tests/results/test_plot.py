@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from pyconviva import MetricsResult
-from pyconviva._exceptions import QueryError
+from pyconviva import MetricsResult, QueryError
 from tests.helpers import MULTI, T0, result_of, row, stamp
 
 HOUR = 3_600_000

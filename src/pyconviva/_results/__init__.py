@@ -1,8 +1,11 @@
 """The results family: what a reply becomes once decoded.
 
-``results`` holds the two public result classes (mappings over the raw JSON); ``tidy`` turns a
-reply into long rows without any optional dependency; ``frames`` builds pandas/polars/Arrow
-tables from those rows; ``writers`` writes one result to CSV, JSON or Parquet; ``plot`` draws it.
+``results`` holds the two public result classes (read-only mappings over the raw JSON);
+``decode`` turns a body into a JSON object (or refuses it, naming the request); ``tidy`` turns a
+metrics reply into columns and tidy rows, and ``metadata`` a metadata reply into typed rows, both
+with the standard library only; ``values`` decides which values a column can hold and counts the
+ones left out; ``frames`` builds pandas/polars/Arrow tables from those columns; ``writers`` writes
+one result to CSV, JSON or Parquet; ``plot`` draws it.
 """
 
 from pyconviva._results.results import MetadataResult, MetricsResult

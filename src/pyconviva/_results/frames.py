@@ -6,10 +6,12 @@ timestamps are converted once, vectorised; the dimension, metric and field colum
 categoricals built from integer codes.
 
 Dtypes (documented in the README): long format — ``timestamp`` datetime64[ns, UTC], the dimension,
-``metric`` and ``field`` categorical, ``value`` float64 (one column holds counts and ratios alike);
-wide format — int64 for a series whose values are all integers in every row, float64 otherwise
-(NaN where a row has no value). polars uses ``Datetime("ms", "UTC")``, ``Categorical`` and
-``Float64``/``Int64`` (null where a row has no value).
+``metric`` and ``field`` categorical, ``value`` nullable ``Int64`` when every series is a count
+(``TidyTable.counts``), float64 when counts share the column with other fields (one column holds
+one type; ``MetricsResult.to_pandas`` says why); wide format — nullable ``Int64`` for a count,
+int64 for another series whose values are all integers in every row, float64 otherwise (NaN where
+a row has no value). polars uses ``Datetime("ms", "UTC")``, ``Categorical`` and ``Int64`` /
+``Float64`` by the same rules (null where a row has no value); Arrow ``int64`` / ``double``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyconviva._optional import require
+from pyconviva._results.metadata import ColumnType
 from pyconviva._results.tidy import FIELD, METRIC, TIMESTAMP, VALUE, TidyTable, long_columns
 
 if TYPE_CHECKING:
@@ -55,23 +58,44 @@ def _timestamps(pandas: Any, epoch_ms: npt.NDArray[np.int64]) -> pd.DatetimeInde
     return index
 
 
+def _present(numpy: Any, column: list[Any]) -> Any:
+    return numpy.fromiter((v is not None for v in column), dtype=bool, count=len(column))
+
+
+def _filled(numpy: Any, column: list[Any], dtype: Any, complete: bool) -> Any:
+    """The column as a numpy array; where it has no value, NaN (floats) or 0 (integers), so
+    :func:`_present` tells."""
+    if complete:
+        return numpy.fromiter(column, dtype=dtype, count=len(column))  # the faster reader
+    if dtype is numpy.float64:
+        return numpy.asarray(column, dtype=dtype)  # None -> NaN
+    return numpy.fromiter((0 if v is None else v for v in column), dtype=dtype, count=len(column))
+
+
+def _nullable_ints(pandas: Any, numpy: Any, column: list[Any], complete: bool) -> Any:
+    """A pandas ``Int64`` array (NA where the column has no value)."""
+    values = _filled(numpy, column, numpy.int64, complete)
+    missing = numpy.zeros(len(column), dtype=bool) if complete else ~_present(numpy, column)
+    return pandas.arrays.IntegerArray(values, missing)
+
+
 def pandas_long(table: TidyTable) -> pd.DataFrame:
     """The tidy table: timestamp, [dimension,] metric, field, value — one row per value."""
     pandas, numpy = _pandas("to_pandas()")
     n_rows, n_series = table.n_rows, len(table.series)
-    matrix = numpy.empty((n_rows, n_series), dtype=numpy.float64)
+    dtype = numpy.int64 if table.counts_only else numpy.float64
+    matrix = numpy.empty((n_rows, n_series), dtype=dtype)
+    present = None if all(table.complete) else numpy.ones((n_rows, n_series), dtype=bool)
     for s, (column, complete) in enumerate(zip(table.columns, table.complete, strict=True)):
-        matrix[:, s] = (
-            numpy.fromiter(column, dtype=numpy.float64, count=n_rows)  # the faster reader
-            if complete
-            else numpy.asarray(column, dtype=numpy.float64)  # None -> NaN
-        )
+        matrix[:, s] = _filled(numpy, column, dtype, complete)
+        if present is not None and not complete:
+            present[:, s] = _present(numpy, column)
     values = matrix.ravel()
     rows = numpy.repeat(numpy.arange(n_rows), n_series)
     series = numpy.tile(numpy.arange(n_series), n_rows)
-    if not all(table.complete):
-        present = ~numpy.isnan(values)
-        values, rows, series = values[present], rows[present], series[present]
+    if present is not None:
+        keep = present.ravel()
+        values, rows, series = values[keep], rows[keep], series[keep]
     row_stamps = _timestamps(pandas, numpy.asarray(table.row_ms, dtype=numpy.int64))
     data: dict[str, Any] = {TIMESTAMP: row_stamps.take(rows)}  # convert per row, then gather
     if table.row_group is not None and table.dimension is not None:
@@ -84,7 +108,11 @@ def pandas_long(table: TidyTable) -> pd.DataFrame:
         codes_of_series, categories = _codes(labels)
         codes = numpy.asarray(codes_of_series, dtype=numpy.int64)[series]
         data[name] = pandas.Categorical.from_codes(codes, categories=categories)
-    data[VALUE] = values
+    data[VALUE] = (
+        pandas.arrays.IntegerArray(values, numpy.zeros(len(values), dtype=bool))
+        if table.counts_only
+        else values
+    )
     frame: pd.DataFrame = pandas.DataFrame(data, copy=False)
     return frame
 
@@ -93,11 +121,15 @@ def pandas_wide(table: TidyTable) -> pd.DataFrame:
     """One column per series (``attempts.count`` …), indexed by timestamp [and dimension]."""
     pandas, numpy = _pandas("to_pandas(wide=True)")
     data = {
-        series.name: numpy.asarray(
-            column, dtype=numpy.int64 if integral and complete else numpy.float64
+        series.name: (
+            _nullable_ints(pandas, numpy, column, complete)
+            if count
+            else numpy.asarray(
+                column, dtype=numpy.int64 if integral and complete else numpy.float64
+            )
         )
-        for series, column, integral, complete in zip(
-            table.series, table.columns, table.integral, table.complete, strict=True
+        for series, column, count, integral, complete in zip(
+            table.series, table.columns, table.counts, table.integral, table.complete, strict=True
         )
     }
     stamps = _timestamps(pandas, numpy.asarray(table.row_ms, dtype=numpy.int64)).rename(TIMESTAMP)
@@ -114,12 +146,13 @@ def polars_long(table: TidyTable) -> Any:
     pl = require("polars", feature="to_polars()")
     names = [f"__value_{index}" for index in range(len(table.series))]  # internal, dropped below
     base = pl.DataFrame(_polars_row_columns(pl, table))
+    dtype = pl.Int64 if table.counts_only else pl.Float64
     if not names:
         long = base.clear().with_columns(pl.lit(None, pl.Int64).alias(_POSITION))
-        long = long.with_columns(pl.lit(None, pl.Float64).alias(VALUE))
+        long = long.with_columns(pl.lit(None, dtype).alias(VALUE))
     else:
         values = [
-            pl.Series(name, column, dtype=pl.Float64, strict=False)
+            pl.Series(name, column, dtype=dtype, strict=False)
             for name, column in zip(names, table.columns, strict=True)
         ]
         long = (
@@ -147,10 +180,10 @@ def polars_wide(table: TidyTable) -> Any:
     """One column per series after the timestamp [and dimension] columns."""
     pl = require("polars", feature="to_polars(wide=True)")
     columns = _polars_row_columns(pl, table)
-    for series, column, integral, complete in zip(
-        table.series, table.columns, table.integral, table.complete, strict=True
+    for series, column, count, integral, complete in zip(
+        table.series, table.columns, table.counts, table.integral, table.complete, strict=True
     ):
-        dtype = pl.Int64 if integral and complete else pl.Float64
+        dtype = pl.Int64 if count or (integral and complete) else pl.Float64
         columns.append(pl.Series(series.name, column, dtype=dtype, strict=False))
     return pl.DataFrame(columns)
 
@@ -176,7 +209,7 @@ def arrow_long(table: TidyTable) -> Any:
     ):
         codes, categories = _codes(labels)
         arrays[name] = _dictionary(pa, [codes[s] for s in series], categories)
-    arrays[VALUE] = pa.array(values, pa.float64())
+    arrays[VALUE] = pa.array(values, pa.int64() if table.counts_only else pa.float64())
     return pa.table(arrays)
 
 
@@ -187,13 +220,19 @@ def _dictionary(pa: Any, codes: list[int], categories: list[str]) -> Any:
 
 
 def pandas_rows(column_names: Sequence[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """A small table (metadata, totals) from rows."""
+    """A small table (metadata) from rows."""
     pandas, _ = _pandas("to_pandas()")
     frame: pd.DataFrame = pandas.DataFrame.from_records(list(rows), columns=list(column_names))
     return frame
 
 
-def polars_rows(column_names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    """A small polars table (metadata, totals) from rows."""
+def polars_rows(
+    column_names: Sequence[str],
+    column_types: Sequence[ColumnType],
+    rows: Sequence[Sequence[Any]],
+) -> Any:
+    """A small polars table (metadata) from rows whose columns each hold one type (or None)."""
     pl = require("polars", feature="to_polars()")
-    return pl.DataFrame(list(rows), schema=list(column_names), orient="row")
+    dtypes = {"text": pl.String, "flag": pl.Boolean, "integer": pl.Int64}
+    schema = [(name, dtypes[kind]) for name, kind in zip(column_names, column_types, strict=True)]
+    return pl.DataFrame(list(rows), schema=schema, orient="row")

@@ -6,34 +6,31 @@ the reply (``result["time_series"]``, ``json.dumps(dict(result))``) and also a t
 ``to_json()``, ``to_parquet()`` and ``plot()``. :class:`MetadataResult` does the same for the
 dimensions, saved filters, KPIs and discovery replies.
 
-The reply is flattened once, when the result is built (``_tidy``); pandas, polars, pyarrow and
-matplotlib are imported only by the methods that need them (``_optional``).
+The reply is decoded by ``decode`` and flattened once, on first use of a table (``tidy``,
+``metadata``); pandas, polars, pyarrow and matplotlib are imported only by the methods that need
+them (``_optional``).
 """
 
 from __future__ import annotations
 
 import functools
-import gc
 import html
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from pyconviva._exceptions import QueryError, UnexpectedResponseError
 from pyconviva._results import frames as _frames
 from pyconviva._results import plot as _plot
-from pyconviva._results import writers as _export
+from pyconviva._results import writers as _writers
+from pyconviva._results.decode import build_checked
+from pyconviva._results.metadata import METADATA_KINDS, MetadataTable, tidy_metadata
 from pyconviva._results.tidy import (
-    METADATA_KINDS,
-    MetadataTable,
     ReplyShapeError,
     TidyTable,
     format_utc,
     records,
     reply_outline,
-    tidy_metadata,
     tidy_metrics,
     totals_records,
 )
@@ -44,69 +41,6 @@ if TYPE_CHECKING:
     from pyconviva._query import MetricsQuery
 
 __all__ = ["MetadataResult", "MetricsResult"]
-
-_BODY_SNIPPET = 200
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large reply is decoded and flattened.
-
-    ``json.loads`` of a multi-megabyte reply allocates hundreds of thousands of dicts and lists;
-    every allocation threshold then triggers a collection that walks them all and finds nothing
-    (the tree has no cycles). Pausing halves the decode time of a 5 MB reply here.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _fast_json_loads() -> Callable[[bytes], Any] | None:
-    """orjson's decoder when the ``fast`` extra is installed (about 1.6x ``json.loads`` here)."""
-    try:
-        import orjson
-    except ImportError:
-        return None
-    return cast("Callable[[bytes], Any]", orjson.loads)
-
-
-_FAST_LOADS = _fast_json_loads()
-
-
-def _loads(content: bytes) -> Any:
-    if _FAST_LOADS is not None:
-        try:
-            return _FAST_LOADS(content)
-        except ValueError:
-            # orjson refuses what the standard parser reads (NaN, Infinity, integers beyond
-            # 64 bits); the standard parser decides, so odd values are skipped and noted, not fatal.
-            pass
-    return json.loads(content)
-
-
-def _decode(content: bytes, request: str | None) -> dict[str, Any]:
-    try:
-        raw = _loads(content)
-    except (ValueError, RecursionError) as exc:  # JSON/Unicode errors are ValueErrors; nesting
-        # deeper than the interpreter's recursion limit is no Metrics V3 reply either
-        raise UnexpectedResponseError(
-            f"the reply is not JSON ({exc})", request=request, body=_snippet(content)
-        ) from exc
-    if not isinstance(raw, dict):
-        raise UnexpectedResponseError(
-            f"the reply is a JSON {type(raw).__name__}, not an object",
-            request=request,
-            body=_snippet(content),
-        )
-    return raw
-
-
-def _snippet(content: bytes) -> str:
-    return content[:_BODY_SNIPPET].decode("utf-8", errors="replace")
 
 
 class _Reply(Mapping[str, Any]):
@@ -132,21 +66,6 @@ class _Reply(Mapping[str, Any]):
     @property
     def is_partial(self) -> bool:
         return bool(self.notes)
-
-
-_R = TypeVar("_R", bound=_Reply)
-
-
-def _checked(content: bytes, request: str | None, build: Callable[[dict[str, Any]], _R]) -> _R:
-    """Decode ``content`` and build a result from it; a shape error names the request and
-    carries the start of the body."""
-    raw = _decode(content, request)
-    try:
-        return build(raw)
-    except UnexpectedResponseError as exc:
-        raise UnexpectedResponseError(
-            str(exc), request=request, body=_snippet(content)
-        ) from exc.__cause__
 
 
 class MetricsResult(_Reply):
@@ -176,13 +95,12 @@ class MetricsResult(_Reply):
     @functools.cached_property
     def _table(self) -> TidyTable:
         # Built on first use: a caller who only reads the raw reply never pays for the tables.
-        with _collector_paused():
-            return tidy_metrics(
-                self._raw,
-                tag=self.query.group_by_tag if self.query is not None else None,
-                group_by=self.query.group_by if self.query is not None else None,
-                bucket_ms=self._bucket_ms,
-            )
+        return tidy_metrics(
+            self._raw,
+            tag=self.query.group_by_tag if self.query is not None else None,
+            group_by=self.query.group_by if self.query is not None else None,
+            bucket_ms=self._bucket_ms,
+        )
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -196,13 +114,16 @@ class MetricsResult(_Reply):
     ) -> MetricsResult:
         """Decode a reply body and check its shape.
 
+        Touches no process-wide state: the garbage collector is left as it is (see
+        ``decode``); ``pip install 'pyconviva[fast]'`` (orjson) is what makes large replies fast.
+
         Raises:
             UnexpectedResponseError: not JSON, not an object, no ``time_series`` list, or a
                 bucket without ``timestamp.epoch_ms``. Odd items in an otherwise usable reply
-                are skipped and listed in ``notes`` instead.
+                (values no column can hold, such as ``null``, ``NaN`` or integers beyond 64
+                bits) are skipped and listed in ``notes`` instead.
         """
-        with _collector_paused():
-            return _checked(content, request, lambda raw: cls(raw, query=query))
+        return build_checked(content, request, lambda raw: cls(raw, query=query))
 
     # -- tables ----------------------------------------------------------------------------------
 
@@ -219,11 +140,21 @@ class MetricsResult(_Reply):
 
     def to_pandas(self, wide: bool = False) -> pd.DataFrame:
         """The tidy table as a DataFrame; ``wide=True``: one column per ``metric.field``,
-        indexed by timestamp (and dimension). Needs ``pip install 'pyconviva[pandas]'``."""
+        indexed by timestamp (and dimension). Needs ``pip install 'pyconviva[pandas]'``.
+
+        Counts (``count`` fields) are integers: nullable ``Int64`` columns in the wide frame,
+        whether or not a row lacks a value. The long frame has one ``value`` column, and a
+        column has one type: it is ``Int64`` when every series of the result is a count, and
+        ``float64`` when counts share it with percentages, ratios or averages (an object
+        column mixing ints and floats would make every numeric operation slow). The type thus
+        follows the fields asked for, as ``melt`` of the wide frame would; float64 holds every
+        count up to 2**53 exactly, and ``wide=True`` keeps counts as integers beside the rest.
+        """
         return _frames.pandas_wide(self._table) if wide else _frames.pandas_long(self._table)
 
     def to_polars(self, wide: bool = False) -> Any:
-        """The same tables as polars DataFrames. Needs ``pip install 'pyconviva[polars]'``."""
+        """The same tables as polars DataFrames (counts ``Int64`` by the same rules as
+        :meth:`to_pandas`). Needs ``pip install 'pyconviva[polars]'``."""
         return _frames.polars_wide(self._table) if wide else _frames.polars_long(self._table)
 
     def totals(self) -> list[dict[str, Any]]:
@@ -237,15 +168,16 @@ class MetricsResult(_Reply):
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the tidy table as CSV (UTC ``…Z`` timestamps); returns the path."""
-        return _export.write_csv(self._table, path)
+        return _writers.write_csv(self._table, path)
 
     def to_json(self, path: str | Path) -> Path:
         """Write the tidy table as a JSON array of records; returns the path."""
-        return _export.write_json(self._table, path)
+        return _writers.write_json(self._table, path)
 
     def to_parquet(self, path: str | Path) -> Path:
-        """Write the tidy table as Parquet. Needs ``pip install 'pyconviva[parquet]'``."""
-        return _export.write_parquet(self._table, path)
+        """Write the tidy table as Parquet (``value`` int64 when every series is a count, as in
+        :meth:`to_pandas`, else double). Needs ``pip install 'pyconviva[parquet]'``."""
+        return _writers.write_parquet(self._table, path)
 
     def plot(
         self, path: str | Path | None = None, top: int = 10, *, metrics: Sequence[str] | None = None
@@ -324,7 +256,7 @@ class MetadataResult(_Reply):
     @classmethod
     def from_bytes(cls, content: bytes, *, kind: str, request: str | None = None) -> MetadataResult:
         """Decode a metadata reply and check its shape (raises UnexpectedResponseError)."""
-        return _checked(content, request, lambda raw: cls(raw, kind=kind))
+        return build_checked(content, request, lambda raw: cls(raw, kind=kind))
 
     def records(self) -> list[dict[str, Any]]:
         names = self._table.column_names
@@ -334,7 +266,8 @@ class MetadataResult(_Reply):
         return _frames.pandas_rows(self._table.column_names, self._table.rows)
 
     def to_polars(self) -> Any:
-        return _frames.polars_rows(self._table.column_names, self._table.rows)
+        table = self._table
+        return _frames.polars_rows(table.column_names, table.column_types, table.rows)
 
     def __repr__(self) -> str:
         columns = ", ".join(self._table.column_names)

@@ -10,21 +10,26 @@ Two paths build the table. The fast one handles the usual reply, where every row
 metrics and fields with plain numbers: it reads each series with list comprehensions over steps of
 a few dozen rows, so a reply near the 5.7 MB cap is flattened in well under half of its
 ``json.loads`` time. Any irregularity sends the reply to the careful path, which walks value by
-value, skips what is not usable (null value objects, non-numbers, NaN) and says what it skipped
-in the table's notes. The shape errors that leave nothing usable raise :class:`ReplyShapeError`.
+value, skips what no column can hold (see ``values.py``: null value objects, non-numbers, NaN,
+numbers beyond the 64-bit integer range) and says what it skipped in the table's notes. The shape
+errors that leave nothing usable raise :class:`ReplyShapeError`.
+
+A *count* is a ``count`` field whose values are all integers; every frame holds it as integers
+(:attr:`TidyTable.counts`). The rule is the field, not the catalogue's unit: the catalogue gives
+``per_unique_device`` (an average, 1.42) the unit "count" and ``minutes_played.count`` (whole
+minutes) the unit "minutes"; the field also names counts of metrics the catalogue does not know.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pyconviva._results.values import INT64_MAX, Notes, fits_int64, number_problem
+
 __all__ = [
-    "METADATA_KINDS",
-    "MetadataTable",
     "Number",
     "ReplyShapeError",
     "Series",
@@ -33,7 +38,6 @@ __all__ = [
     "long_columns",
     "records",
     "reply_outline",
-    "tidy_metadata",
     "tidy_metrics",
     "totals_records",
     "utc_datetime",
@@ -45,6 +49,7 @@ TIMESTAMP = "timestamp"
 METRIC = "metric"
 FIELD = "field"
 VALUE = "value"
+COUNT = "count"  # the value field that counts (plays, devices, minutes)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -100,6 +105,20 @@ class TidyTable:
         """The distinct dimension values, in order of first appearance."""
         return list(dict.fromkeys(self.row_group or ()))
 
+    @property
+    def counts(self) -> tuple[bool, ...]:
+        """Per series: a count (the ``count`` field, every value an integer), which every frame
+        holds as integers. A count with a fraction in it stays a float rather than lose it."""
+        return tuple(
+            s.field == COUNT and integral
+            for s, integral in zip(self.series, self.integral, strict=True)
+        )
+
+    @property
+    def counts_only(self) -> bool:
+        """Every series is a count, so a single value column of integers holds them all."""
+        return bool(self.series) and all(self.counts)
+
 
 # The last millisecond pandas' datetime64[ns] can hold (year 2262); no bucket is later.
 _MAX_EPOCH_MS = (2**63 - 1) // 1_000_000
@@ -114,28 +133,6 @@ def format_utc(epoch_ms: int) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ``, with milliseconds only when the instant has some."""
     spec = "milliseconds" if epoch_ms % 1000 else "seconds"
     return utc_datetime(epoch_ms).isoformat(timespec=spec).replace("+00:00", "Z")
-
-
-class _Notes:
-    """Counts what the careful path skipped, keeping the first place of each kind."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, list[Any]] = {}  # what -> [count, first place]
-
-    def skip(self, what: str, where: str) -> None:
-        entry = self._seen.setdefault(what, [0, where])
-        entry[0] += 1
-
-    def render(self) -> tuple[str, ...]:
-        return tuple(
-            f"skipped {count} {what} (first at {where})"
-            for what, (count, where) in self._seen.items()
-        )
-
-
-def _is_number(value: object) -> bool:
-    kind = type(value)
-    return kind is int or (kind is float and math.isfinite(value))  # type: ignore[arg-type]
 
 
 def _bucket_ms(bucket: object, index: int) -> int:
@@ -228,7 +225,7 @@ def tidy_metrics(
         bucket_ms = reply_outline(raw)
     buckets = raw["time_series"]
     grouped = bool(tag or group_by) or any("dimensional_data" in b for b in buckets)
-    notes = _Notes()
+    notes = Notes()
     if grouped:
         rows: list[Any] = []
         row_ms: list[int] = []
@@ -325,28 +322,43 @@ def _fast_columns(metrics: list[Any], row_ms: list[int], groups: list[str] | Non
     except (KeyError, TypeError):  # a missing name, or a null / non-object in its place
         return None
     for column, found in zip(columns, kinds, strict=True):
-        # one C-level sum finds NaN or infinity (an overflowing sum only costs a detour)
-        if not found <= {int, float} or (float in found and not math.isfinite(sum(column))):
+        if not found <= {int, float} or not _within_range(column):
             return None
     integral = tuple(float not in found for found in kinds)
     return row_ms, groups, series, columns, integral, (True,) * len(series)
 
 
+def _within_range(column: list[Number]) -> bool:
+    """Every value finite and within the 64-bit integer range (see ``values.py``), in one
+    C-level pass: otherwise the sum of magnitudes is NaN, infinite, too large, or an overflow
+    error. A column whose *sum* is that large (no real reply's is) takes the careful path, which
+    decides value by value."""
+    try:
+        return sum(map(abs, column)) <= INT64_MAX
+    except OverflowError:  # an integer too large for float, beside floats
+        return False
+
+
 def _grouped_entries(
-    rows: list[Any], row_ms: list[int], notes: _Notes
+    rows: list[Any], row_ms: list[int], notes: Notes
 ) -> Iterator[tuple[int, str | None, Any]]:
     """(bucket start, dimension value, metrics object) per usable group-by row."""
     for row, epoch in zip(rows, row_ms, strict=True):
         described = row.get("dimension") if isinstance(row, dict) else None
         value = described.get("value") if isinstance(described, dict) else None
-        if value is None or isinstance(value, (dict, list)):
+        if value is None or isinstance(value, (dict, list)) or _huge(value):
             notes.skip("group-by rows without a dimension value", format_utc(epoch))
             continue
         yield epoch, str(value), row.get("metrics")
 
 
+def _huge(value: object) -> bool:
+    """An integer beyond 64 bits: no label either (and beyond 4,300 digits ``str`` refuses it)."""
+    return type(value) is int and not fits_int64(value)
+
+
 def _careful(
-    entries: Iterable[tuple[int, str | None, Any]], notes: _Notes, *, grouped: bool
+    entries: Iterable[tuple[int, str | None, Any]], notes: Notes, *, grouped: bool
 ) -> _Parts:
     """Walk value by value; keep rows with at least one usable value."""
     by_series: dict[Series, list[Number | None]] = {}
@@ -364,8 +376,9 @@ def _careful(
                 notes.skip("metric values that are not objects (e.g. null)", f"{where} {metric}")
                 continue
             for name, value in fields.items():
-                if not _is_number(value):
-                    notes.skip("values that are not finite numbers", f"{where} {metric}.{name}")
+                problem = number_problem(value)
+                if problem is not None:
+                    notes.skip(f"values {problem}", f"{where} {metric}.{name}")
                     continue
                 column = by_series.setdefault(Series(metric, name), [])
                 column.extend([None] * (n - len(column)))
@@ -385,7 +398,7 @@ def _careful(
     return row_ms, groups, tuple(by_series), columns, integral, complete
 
 
-def _totals(raw: Mapping[str, Any], notes: _Notes) -> tuple[tuple[Series, Number], ...] | None:
+def _totals(raw: Mapping[str, Any], notes: Notes) -> tuple[tuple[Series, Number], ...] | None:
     total = raw.get("total")
     if total is None:
         return None
@@ -398,10 +411,11 @@ def _totals(raw: Mapping[str, Any], notes: _Notes) -> tuple[tuple[Series, Number
             notes.skip("`total` metric values that are not objects", f"total {metric}")
             continue
         for name, value in fields.items():
-            if _is_number(value):
+            problem = number_problem(value)
+            if problem is None:
                 found.append((Series(metric, name), value))
             else:
-                notes.skip("`total` values that are not finite numbers", f"total {metric}.{name}")
+                notes.skip(f"`total` values {problem}", f"total {metric}.{name}")
     return tuple(found)
 
 
@@ -441,64 +455,3 @@ def totals_records(table: TidyTable) -> list[dict[str, Any]]:
         {METRIC: series.metric, FIELD: series.field, VALUE: value}
         for series, value in table.totals or ()
     ]
-
-
-# ---- metadata replies (API reference §4.5) ----------------------------------------------------
-
-METADATA_KINDS = ("dimensions", "filters", "kpis", "endpoints", "group-by-endpoints")
-
-_ITEM_COLUMNS = {
-    "dimensions": ("name", "query_filter", "is_custom", "group_by"),
-    "filters": ("id", "name"),
-    "kpis": ("id", "name"),
-}
-_ENDPOINT_COLUMNS = ("section", "resource_name", "methods", "path")
-
-
-@dataclass(frozen=True)
-class MetadataTable:
-    kind: str
-    column_names: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
-    notes: tuple[str, ...]
-
-
-def tidy_metadata(raw: Mapping[str, Any], kind: str) -> MetadataTable:
-    """Flatten a dimensions, filters, kpis or (group-by) endpoints reply into rows.
-
-    Items that are not objects are skipped (and noted); missing fields read as None.
-
-    Raises:
-        ReplyShapeError: not an object, or the list the kind is built on is missing.
-    """
-    if not isinstance(raw, Mapping):
-        raise ReplyShapeError(f"the reply is a JSON {type(raw).__name__}, not an object")
-    notes = _Notes()
-    if kind in _ITEM_COLUMNS:
-        names = _ITEM_COLUMNS[kind]
-        rows = [tuple(item.get(name) for name in names) for item in _items(raw, kind, notes)]
-        return MetadataTable(kind, names, rows, notes.render())
-    rows = []
-    for section in ("resources", "references"):
-        if section == "references" and section not in raw:
-            continue  # group-by discovery replies carry resources only
-        for resource in _items(raw, section, notes):
-            endpoints = resource.get("endpoints")
-            for endpoint in endpoints if isinstance(endpoints, list) else ():
-                if not isinstance(endpoint, dict):
-                    notes.skip("endpoint entries that are not objects", section)
-                    continue
-                methods = endpoint.get("methods")
-                joined = ",".join(map(str, methods)) if isinstance(methods, list) else methods
-                rows.append((section, resource.get("resource_name"), joined, endpoint.get("path")))
-    return MetadataTable(kind, _ENDPOINT_COLUMNS, rows, notes.render())
-
-
-def _items(raw: Mapping[str, Any], key: str, notes: _Notes) -> list[dict[str, Any]]:
-    items = raw.get(key)
-    if not isinstance(items, list):
-        raise ReplyShapeError(f"the reply has no `{key}` list")
-    kept = [item for item in items if isinstance(item, dict)]
-    for _ in range(len(items) - len(kept)):
-        notes.skip(f"`{key}` entries that are not objects", key)
-    return kept
