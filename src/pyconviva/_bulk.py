@@ -10,7 +10,7 @@ A query that needs one window comes back exactly as a plain call returns it: no 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeAlias, TypeGuard, overload
@@ -112,13 +112,17 @@ def plan_query(
 
 
 def plan_batch(
-    specs: Sequence[object], now: datetime, *, max_window: timedelta | None = None
+    specs: object, now: datetime, *, max_window: timedelta | None = None
 ) -> tuple[list[PlannedQuery | None], dict[int, ConvivaError]]:
     """Plan every spec of a batch; an invalid one (or one that is not a ``QuerySpec``) is
-    reported by index, never sent."""
+    reported by index, never sent.
+
+    Raises:
+        QueryError: ``specs`` is not a list (or other iterable) of specs, before any I/O.
+    """
     planned: list[PlannedQuery | None] = []
     errors: dict[int, ConvivaError] = {}
-    for index, spec in enumerate(specs):
+    for index, spec in enumerate(_spec_list(specs)):
         try:
             if not isinstance(spec, QuerySpec):
                 raise QueryError(
@@ -131,6 +135,19 @@ def plan_batch(
             planned.append(None)
             errors[index] = exc
     return planned, errors
+
+
+def _spec_list(specs: object) -> list[object]:
+    """``specs`` as a list; a single spec, a string, a mapping or a non-iterable is refused."""
+    fix = (
+        "pass a list of QuerySpec, e.g. [QuerySpec.historical('attempts', group_by='isp'), "
+        "QuerySpec.real_time('plays')]"
+    )
+    if isinstance(specs, (QuerySpec, str, bytes, Mapping)) or not isinstance(specs, Iterable):
+        raise QueryError(
+            f"specs is a {type(specs).__name__}, not a list of queries; {fix}", argument="specs"
+        )
+    return list(specs)
 
 
 def is_concurrency(value: object) -> TypeGuard[int]:
@@ -172,9 +189,20 @@ def too_large_halves(
 
 
 class Progress:
-    """Counts finished windows and reports ``(done, total)`` to the caller's callback."""
+    """Counts finished windows and reports ``(done, total)`` to the caller's callback.
+
+    Raises:
+        QueryError: ``callback`` is neither ``None`` nor callable (checked here, before any
+            request, rather than on the first finished window).
+    """
 
     def __init__(self, callback: Callable[[int, int], object] | None, total: int) -> None:
+        if callback is not None and not callable(callback):
+            raise QueryError(
+                f"progress must be callable, not {type(callback).__name__}; pass a function "
+                "called as progress(done, total), or None",
+                argument="progress",
+            )
         self._callback = callback
         self.total = total
         self.done = 0
@@ -210,7 +238,10 @@ def assemble(planned: PlannedQuery, outcomes: Sequence[Outcome]) -> MetricsResul
     ]
     if len(parts) == 1:
         return parts[0]
-    raw, notes = merge_replies(parts, planned.query)
+    # The merge reads each reply as the single-reply decoder did (which already refused what it
+    # cannot read), so it skips odd items with notes rather than fail the query or the batch.
+    asked = [part.query.window for part in parts if part.query is not None]
+    raw, notes = merge_replies(parts, planned.query, asked if len(asked) == len(parts) else None)
     return MetricsResult(raw, query=planned.query, notes=notes)
 
 

@@ -12,15 +12,26 @@ resolves the caller's time range into the window the API will read and asks it.
 The encoding keeps wire compatibility with pyconviva 0.1.0 (same path, same query multiset) for
 everything 0.1.0 accepted, except three normalisations the API wants: filter keys in snake_case,
 group-by names and metric names in kebab-case.
+
+Every name that becomes a path segment is one segment exactly as given: metric and dimension
+names are plain identifiers; a custom tag may hold any other character except those that
+would leave or rewrite its segment (``/``, ``\\``, ``?``, ``#``, ``%``, the dot segments ``.``
+and ``..``, control characters), and is percent-encoded here, so that the URL layer finds
+nothing to rewrite. Filter keys and values travel in the query string, which the URL layer
+percent-encodes; values that no URL can carry (lone surrogates) and integers that are no
+64-bit id are refused. A request whose line would exceed :data:`MAX_REQUEST_LINE` is refused
+too, before anything is sent.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal, TypeAlias
+from urllib.parse import quote
 
 from pyconviva import _catalog
 from pyconviva._exceptions import QueryError
@@ -46,6 +57,7 @@ from pyconviva._rules import (
 )
 
 __all__ = [
+    "MAX_REQUEST_LINE",
     "FilterBy",
     "GroupBy",
     "Instant",
@@ -70,16 +82,32 @@ SortBy: TypeAlias = "str | Sequence[str] | None"
 Param = tuple[str, str]
 MetadataKind = Literal["endpoints", "dimensions", "filters", "kpis"]
 
-# Names that become path segments, so that no "/", "?" or "#" can slip into the URL. Metric and
-# dimension names are plain identifiers; custom tags are spelled by the customer, so they are
-# only kept clear of URL delimiters and surrounding spaces.
-_NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
-    "name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*"), "letters, digits, '-', '_' or '.'"),
-    "tag": (
-        re.compile(r"[^/?#%\s](?:[^/?#%]*[^/?#%\s])?"),
-        "no '/', '?', '#' or '%', no surrounding spaces",
-    ),
-}
+# Metric and dimension names become path segments and filter keys: plain identifiers.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_NAME_RULE = "letters, digits, '-', '_' or '.'"
+# Custom tags are spelled by the customer, so any character may be in one except those that
+# would end its path segment or let a URL parser rewrite the path: "/" and "\\" (a WHATWG
+# parser, as in proxies and gateways, reads "\\" as "/"), "?", "#", "%" (an escape of its own),
+# and the dot segments "." and ".." (removed or climbed by every URL normaliser).
+_TAG_DELIMITERS = frozenset("/\\?#%")
+_DOT_SEGMENTS = frozenset({".", ".."})
+# Unicode categories no tag name holds: controls, format characters (bidi overrides, zero
+# widths), surrogates, private use, unassigned, and line/paragraph separators.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_TAG_RULE = (
+    "one path segment: not '.' or '..', no '/', '\\\\', '?', '#' or '%', no control or "
+    "invisible characters, no surrounding spaces"
+)
+
+# The longest request line sent: "GET <path>?<query> HTTP/1.1". RFC 9112 (section 3) asks every
+# HTTP sender and recipient to support request lines of at least 8000 octets, the size
+# nginx's default buffers (8 KB), Apache (8190) and common API gateways accept; a longer one
+# may be refused with 414 or cut. It is counted with every reserved character percent-encoded,
+# so the real line is never longer. Only filters grow a request this much, and each filter
+# value also costs one request of the account's rate budget (API reference section 8), so a
+# saved filter (filter_id) is the remedy.
+MAX_REQUEST_LINE = 8000
+_REQUEST_LINE_FRAME = len("GET  HTTP/1.1")
 _CUSTOM_TAG = "custom-tag"
 _PAIR_KEYS: dict[str, tuple[str, str]] = {
     "date": ("start_date", "end_date"),
@@ -215,9 +243,11 @@ def build_metrics_query(
     planner can split the window; malformed input (400 family) is still refused.
     """
     root = spec.root
-    if root not in _COUNT_KEY:
+    if not isinstance(root, str) or root not in _COUNT_KEY:
         raise QueryError(
-            f"root={root!r} is not a Metrics V3 root; use {HISTORICAL!r} or {REAL_TIME!r}",
+            f"root={_shown(root)} is not a Metrics V3 root; use {HISTORICAL!r} or "
+            f"{REAL_TIME!r}, or build the spec with QuerySpec.historical(...) or "
+            "QuerySpec.real_time(...), which set it",
             argument="root",
         )
     names, selection = _metric_names(spec.metrics)
@@ -237,7 +267,7 @@ def build_metrics_query(
     if violation is not None and (check_limits or violation.status == 400):
         sent = "&".join(f"{key}={value}" for key, value in time_params) or "no time parameter"
         raise QueryError(
-            f"time_range={spec.time_range!r} (sent as {sent}): {violation.message}",
+            f"time_range={_shown(spec.time_range)} (sent as {sent}): {violation.message}",
             argument="time_range",
         )
 
@@ -254,10 +284,22 @@ def build_metrics_query(
 
     segment = "custom-selection" if selection else names[0]
     path = f"{API_PREFIX}/{root}/{segment}"
+    grouping = ""
     if dimension is not None:
-        path += f"/group-by/{dimension}"
+        grouping = f"/group-by/{dimension}"
     elif tag is not None:
-        path += f"/group-by/dimension-tag/{tag}"
+        grouping = f"/group-by/dimension-tag/{quote(tag, safe='')}"
+    path += grouping
+    _check_request_line(
+        path,
+        params,
+        time_params,
+        shares={
+            "metrics": _query_length(params[: len(names)]) if selection else len(segment),
+            "group_by": len(grouping),
+            "filter_by": _query_length(filters),
+        },
+    )
     return MetricsQuery(
         root=root,
         metrics=names,
@@ -271,6 +313,40 @@ def build_metrics_query(
     )
 
 
+def _check_request_line(
+    path: str, params: Sequence[Param], time_params: Sequence[Param], shares: Mapping[str, int]
+) -> None:
+    """Refuse a request whose line would exceed :data:`MAX_REQUEST_LINE`, blaming the argument
+    with the largest share of it."""
+    # A split window, or a half after a 413, sends its range as a start_date/end_date pair:
+    # the longer of that and the caller's own spelling must fit, so that every window does.
+    window_pair = _date_pair(_EPOCH, _EPOCH)[0]
+    extra = max(0, _query_length(window_pair) - _query_length(time_params))
+    length = _REQUEST_LINE_FRAME + len(path) + len("?") + _query_length(params) + extra
+    if length <= MAX_REQUEST_LINE:
+        return
+    argument = max(shares, key=lambda name: shares[name])
+    fix = (
+        "use a saved filter (filter_by={'filter_id': ...}) or split the values over several "
+        "queries (each value also costs one request of the rate budget)"
+        if argument == "filter_by"
+        else f"shorten {argument}"
+    )
+    raise QueryError(
+        f"the request would be {length:,} bytes long (its request line), over the "
+        f"{MAX_REQUEST_LINE:,} that HTTP servers must accept (RFC 9112); {argument} takes "
+        f"{shares[argument]:,} of them; {fix}",
+        argument=argument,
+    )
+
+
+def _query_length(params: Sequence[Param]) -> int:
+    """The length of ``k=v&k=v``, every reserved character percent-encoded (an upper bound of
+    what the URL layer sends, which leaves some unescaped or writes a space as "+")."""
+    pairs = [len(quote(key, safe="")) + 1 + len(quote(value, safe="")) for key, value in params]
+    return sum(pairs) + max(0, len(pairs) - 1)
+
+
 def metadata_path(kind: MetadataKind) -> str:
     """Path of a metadata endpoint: discovery, dimensions, saved filters or KPIs."""
     paths = {
@@ -281,7 +357,7 @@ def metadata_path(kind: MetadataKind) -> str:
     }
     if kind not in paths:
         raise QueryError(
-            f"kind={kind!r} is not a metadata endpoint; use one of {', '.join(paths)}",
+            f"kind={_shown(kind)} is not a metadata endpoint; use one of {', '.join(paths)}",
             argument="kind",
         )
     return paths[kind]
@@ -304,14 +380,15 @@ def _metric_names(metrics: object) -> tuple[tuple[str, ...], bool]:
         return (to_kebab(_path_name(metrics, "metrics", fix)),), False
     if not isinstance(metrics, (list, tuple)):
         raise QueryError(
-            f"metrics={metrics!r} is not a metric name or a list; {fix}", argument="metrics"
+            f"metrics={_shown(metrics)} is not a metric name or a list; {fix}", argument="metrics"
         )
     if not metrics:
-        raise QueryError(f"metrics={metrics!r} is empty; {fix}", argument="metrics")
+        raise QueryError(f"metrics={_shown(metrics)} is empty; {fix}", argument="metrics")
     if len(metrics) > MAX_METRICS:
         raise QueryError(
-            f"metrics={metrics!r} has {len(metrics)} metrics, {len(metrics) - MAX_METRICS} over "
-            f"the API's maximum of {MAX_METRICS} per request; split them over several calls",
+            f"metrics={_shown(metrics)} has {len(metrics)} metrics, "
+            f"{len(metrics) - MAX_METRICS} over the API's maximum of {MAX_METRICS} per request; "
+            "split them over several calls",
             argument="metrics",
         )
     names: list[str] = []
@@ -319,7 +396,7 @@ def _metric_names(metrics: object) -> tuple[tuple[str, ...], bool]:
         name = to_kebab(_path_name(item, "metrics", fix, f"metrics[{index}]"))
         if name in names:
             raise QueryError(
-                f"metrics={metrics!r} names {name!r} twice; give each metric once",
+                f"metrics={_shown(metrics)} names {name!r} twice; give each metric once",
                 argument="metrics",
             )
         names.append(name)
@@ -337,29 +414,43 @@ def _group_by(group_by: object) -> tuple[str | None, str | None]:
         fix = "pass {'custom-tag': '<tag name>'}, e.g. {'custom-tag': 'appVersion'}"
         if list(group_by) != [_CUSTOM_TAG]:
             raise QueryError(
-                f"group_by={group_by!r} must have exactly the key 'custom-tag'; {fix}",
+                f"group_by={_shown(group_by)} must have exactly the key 'custom-tag'; {fix}",
                 argument="group_by",
             )
-        tag = group_by[_CUSTOM_TAG]
-        return None, _path_name(tag, "group_by", fix, "group_by['custom-tag']", kind="tag")
+        return None, _tag_name(group_by[_CUSTOM_TAG], "group_by", fix, "group_by['custom-tag']")
     raise QueryError(
-        f"group_by={group_by!r} is neither a dimension name nor a custom-tag dict; pass a "
+        f"group_by={_shown(group_by)} is neither a dimension name nor a custom-tag dict; pass a "
         "dimension such as 'isp' or {'custom-tag': 'appVersion'}",
         argument="group_by",
     )
 
 
-def _path_name(
-    value: object, argument: str, fix: str, shown: str | None = None, kind: str = "name"
-) -> str:
-    """``value`` if it is safe as a path segment; ``shown`` is how the message names it."""
-    pattern, rule = _NAME_RULES[kind]
-    if not isinstance(value, str) or not pattern.fullmatch(value):
+def _path_name(value: object, argument: str, fix: str, shown: str | None = None) -> str:
+    """``value`` if it is a metric or dimension name; ``shown`` is how the message names it."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise QueryError(
-            f"{shown or argument}={value!r} is not a usable {kind} ({rule}); {fix}",
+            f"{shown or argument}={_shown(value)} is not a usable name ({_NAME_RULE}); {fix}",
             argument=argument,
         )
     return value
+
+
+def _tag_name(value: object, argument: str, fix: str, shown: str) -> str:
+    """``value`` if it is usable as a custom tag's name (see ``_TAG_DELIMITERS``)."""
+    if not isinstance(value, str) or not _is_tag(value):
+        raise QueryError(
+            f"{shown}={_shown(value)} is not a usable tag ({_TAG_RULE}); {fix}", argument=argument
+        )
+    return value
+
+
+def _is_tag(name: str) -> bool:
+    return (
+        name.strip() == name != ""
+        and name not in _DOT_SEGMENTS
+        and _TAG_DELIMITERS.isdisjoint(name)
+        and all(unicodedata.category(c) not in _UNPRINTABLE_CATEGORIES for c in name)
+    )
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -371,7 +462,7 @@ def _filters(filter_by: object) -> tuple[list[Param], str | None]:
         return [], None
     if not isinstance(filter_by, Mapping):
         raise QueryError(
-            f"filter_by={filter_by!r} is not a dict; pass e.g. {{'isp': 'Optus'}}",
+            f"filter_by={_shown(filter_by)} is not a dict; pass e.g. {{'isp': 'Optus'}}",
             argument="filter_by",
         )
     params: list[Param] = []
@@ -380,7 +471,7 @@ def _filters(filter_by: object) -> tuple[list[Param], str | None]:
     for key, value in filter_by.items():
         if not isinstance(key, str) or not _is_filter_key(key):
             raise QueryError(
-                f"filter_by key {key!r} is not a dimension name; use e.g. 'isp' or "
+                f"filter_by key {_shown(key)} is not a dimension name; use e.g. 'isp' or "
                 "'device_name' (or {'custom-tag': {'<tag name>': '<value>'}} for a custom tag)",
                 argument="filter_by",
             )
@@ -390,18 +481,20 @@ def _filters(filter_by: object) -> tuple[list[Param], str | None]:
             saved = _filter_id(value)
         elif key == _CUSTOM_TAG:
             params += _tag_filters(value)
-        elif to_snake(key) in _OWN_ARGUMENT:
+        elif not key.startswith(_TAG_PREFIX) and to_snake(key) in _OWN_ARGUMENT:
             raise QueryError(
                 f"filter_by key {key!r} is not a dimension but the API's {to_snake(key)!r} "
                 f"parameter; pass it as {_OWN_ARGUMENT[to_snake(key)]} instead",
                 argument="filter_by",
             )
         else:
-            params += [(to_snake(key), v) for v in _filter_values(value, f"filter_by[{key!r}]")]
+            # A custom tag's name is case- and spelling-exact: only dimension keys are normalised.
+            name = key if key.startswith(_TAG_PREFIX) else to_snake(key)
+            params += [(name, v) for v in _filter_values(value, f"filter_by[{_shown(key)}]")]
     if saved is not None and params:
         raise QueryError(
-            f"filter_by={filter_by!r} mixes a saved filter (filter_id) with dimension filters; "
-            "the API takes one or the other: drop filter_id or the dimension filters",
+            f"filter_by={_shown(filter_by)} mixes a saved filter (filter_id) with dimension "
+            "filters; the API takes one or the other: drop filter_id or the dimension filters",
             argument="filter_by",
         )
     if saved is not None:
@@ -409,11 +502,14 @@ def _filters(filter_by: object) -> tuple[list[Param], str | None]:
     return params, kpi
 
 
+_TAG_PREFIX = "tag_"
+
+
 def _is_filter_key(key: str) -> bool:
     """A dimension name, ``custom-tag``, or ``tag_<custom tag>`` (the API's own spelling)."""
-    if key.startswith("tag_"):
-        return _NAME_RULES["tag"][0].fullmatch(key[len("tag_") :]) is not None
-    return _NAME_RULES["name"][0].fullmatch(key) is not None
+    if key.startswith(_TAG_PREFIX):
+        return _is_tag(key[len(_TAG_PREFIX) :])
+    return _NAME.fullmatch(key) is not None
 
 
 def _tag_filters(tags: object) -> list[Param]:
@@ -422,14 +518,14 @@ def _tag_filters(tags: object) -> list[Param]:
     )
     if not isinstance(tags, Mapping) or not tags:
         raise QueryError(
-            f"filter_by['custom-tag']={tags!r} is not a non-empty dict; {fix}", argument="filter_by"
+            f"filter_by['custom-tag']={_shown(tags)} is not a non-empty dict; {fix}",
+            argument="filter_by",
         )
     params: list[Param] = []
     for tag, value in tags.items():
-        name = _path_name(tag, "filter_by", fix, "filter_by['custom-tag'] key", kind="tag")
-        params += [
-            (f"tag_{name}", v) for v in _filter_values(value, f"filter_by['custom-tag'][{tag!r}]")
-        ]
+        name = _tag_name(tag, "filter_by", fix, "filter_by['custom-tag'] key")
+        shown = f"filter_by['custom-tag'][{_shown(tag)}]"
+        params += [(f"{_TAG_PREFIX}{name}", v) for v in _filter_values(value, shown)]
     return params
 
 
@@ -438,17 +534,37 @@ def _filter_values(value: object, argument: str) -> list[str]:
     values = list(value) if isinstance(value, (list, tuple)) else [value]
     if not values:
         raise QueryError(
-            f"{argument}={value!r} is an empty list; give at least one value or drop the filter",
+            f"{argument}={_shown(value)} is an empty list; give at least one value or drop the "
+            "filter",
             argument="filter_by",
         )
     for item in values:
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
+        problem = _filter_value_problem(item)
+        if problem is not None:
             raise QueryError(
-                f"{argument}={value!r} holds {item!r}, which is not a string or an integer; "
-                "filter values are exact strings (a list of them means OR)",
+                f"{argument}={_shown(value)} holds {_shown(item)}, {problem}; filter values are "
+                "exact strings or 64-bit integers (a list of them means OR)",
                 argument="filter_by",
             )
     return [str(item) for item in values]
+
+
+def _filter_value_problem(item: object) -> str | None:
+    if isinstance(item, str):
+        if not _is_utf8(item):
+            return "which holds a lone surrogate that no URL can carry"
+        return None
+    if isinstance(item, int) and not isinstance(item, bool):
+        return None if -_MAX_WHOLE - 1 <= item <= _MAX_WHOLE else "beyond the 64-bit range"
+    return "which is not a string or an integer"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _filter_id(value: object) -> str:
@@ -463,7 +579,7 @@ def _kpi(kpi_id: object, from_filters: str | None) -> str | None:
         return from_filters
     if from_filters is not None:
         raise QueryError(
-            f"kpi_id={kpi_id!r} is given twice (also in filter_by); give it once, as kpi_id=",
+            f"kpi_id={_shown(kpi_id)} is given twice (also in filter_by); give it once, as kpi_id=",
             argument="kpi_id",
         )
     return _whole_number(kpi_id, "kpi_id", "a KPI id such as 2 (see get_kpis())")
@@ -480,8 +596,8 @@ def _time_range(
         return _resolve_time_range(root, time_range, now)
     except OverflowError as exc:  # a count or span that reaches before year 1 or after 9999
         raise QueryError(
-            f"time_range={time_range!r} is out of range: it reaches outside the years 1-9999; "
-            f"pass {_count_fix(root)} or a (start, end) pair",
+            f"time_range={_shown(time_range)} is out of range: it reaches outside the years "
+            f"1-9999; pass {_count_fix(root)} or a (start, end) pair",
             argument="time_range",
         ) from exc
 
@@ -496,7 +612,7 @@ def _resolve_time_range(
         # The API requires a historical range; 0.1.0 sent one day when none was given.
         return [("days", "1")], days_window(1, now)
     if isinstance(time_range, int) and not isinstance(time_range, bool):
-        count = _positive(time_range, "time_range", _count_fix(root))
+        count = _count(time_range, "time_range", _count_fix(root))
         return [(count_key, str(count))], _count_window(root, count, now)
     if isinstance(time_range, timedelta):
         return _timedelta_range(root, time_range, now)
@@ -507,11 +623,15 @@ def _resolve_time_range(
             to_instant(time_range[0], "time_range[0]"), to_instant(time_range[1], "time_range[1]")
         )
     raise QueryError(
-        f"time_range={time_range!r} is not a time range; pass {_count_fix(root)}, a timedelta, "
-        "a (start, end) pair of datetimes or ISO strings, or a dict such as "
+        f"time_range={_shown(time_range)} is not a time range; pass {_count_fix(root)}, a "
+        "timedelta, a (start, end) pair of datetimes or ISO strings, or a dict such as "
         "{'start_date': '2025-01-01', 'end_date': '2025-01-06'}",
         argument="time_range",
     )
+
+
+def _count(value: object, argument: str, what: str) -> int:
+    return int(_whole_number(value, argument, what))
 
 
 def _count_fix(root: Root) -> str:
@@ -529,7 +649,7 @@ def _timedelta_range(
 ) -> tuple[list[Param], tuple[datetime, datetime]]:
     if span <= timedelta(0):
         raise QueryError(
-            f"time_range={span!r} is not positive; pass a positive timedelta",
+            f"time_range={_shown(span)} is not positive; pass a positive timedelta",
             argument="time_range",
         )
     unit = timedelta(days=1) if root == HISTORICAL else timedelta(minutes=1)
@@ -544,7 +664,7 @@ def _timedelta_range(
 def _dict_range(
     root: Root, time_range: Mapping[object, object], now: datetime
 ) -> tuple[list[Param], tuple[datetime, datetime]]:
-    shown = f"time_range={dict(time_range)!r}"
+    shown = f"time_range={_shown(dict(time_range))}"
     count_key = _COUNT_KEY[root]
     other_count = _COUNT_KEY[REAL_TIME if root == HISTORICAL else HISTORICAL]
     known = {count_key, *(k for pair in _PAIR_KEYS.values() for k in pair)}
@@ -562,12 +682,12 @@ def _dict_range(
     unknown = [k for k in keys if k not in known]
     if unknown:
         raise QueryError(
-            f"{shown} has unknown keys {unknown!r}; use '{count_key}' or one pair of "
+            f"{shown} has unknown keys {_shown(unknown)}; use '{count_key}' or one pair of "
             "start_date/end_date, start_epoch/end_epoch or start_epoch_ms/end_epoch_ms",
             argument="time_range",
         )
     if keys == [count_key]:
-        count = _positive(time_range[count_key], f"time_range['{count_key}']", _count_fix(root))
+        count = _count(time_range[count_key], f"time_range['{count_key}']", _count_fix(root))
         return [(count_key, str(count))], _count_window(root, count, now)
     styles = [style for style, pair in _PAIR_KEYS.items() if set(pair) & set(keys)]
     if count_key in keys or len(styles) != 1:
@@ -601,7 +721,7 @@ def _date_value(value: object, argument: str) -> tuple[str, datetime]:
         try:
             return value, parse_instant(value)
         except ValueError as exc:
-            raise QueryError(f"{argument}={value!r}: {exc}", argument="time_range") from exc
+            raise QueryError(f"{argument}={_shown(value)}: {exc}", argument="time_range") from exc
     instant = to_instant(value, argument)
     return format_instant(instant), instant
 
@@ -612,11 +732,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def _epoch_value(value: object, argument: str, scale: int) -> tuple[str, datetime]:
     unit = "milliseconds" if scale == 1000 else "seconds"
     out_of_range = f"is out of range for Unix {unit}; pass an instant between 1970 and 9999"
-    count = _whole_number(value, argument, f"whole Unix {unit}", out_of_range)
+    count = _whole_number(value, argument, f"whole Unix {unit}", minimum=0, too_large=out_of_range)
     try:  # exact integer arithmetic: no float rounding of milliseconds
         instant = _EPOCH + timedelta(**{unit: int(count)})
     except OverflowError as exc:
-        raise QueryError(f"{argument}={value!r} {out_of_range}", argument="time_range") from exc
+        raise QueryError(
+            f"{argument}={_shown(value)} {out_of_range}", argument="time_range"
+        ) from exc
     return count, instant
 
 
@@ -631,7 +753,7 @@ def to_instant(value: object, name: str, *, argument: str = "time_range") -> dat
             return as_utc(value)
         except OverflowError as exc:  # e.g. datetime.max at a negative offset
             raise QueryError(
-                f"{name}={value!r} is out of range once converted to UTC", argument=argument
+                f"{name}={_shown(value)} is out of range once converted to UTC", argument=argument
             ) from exc
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
@@ -639,9 +761,9 @@ def to_instant(value: object, name: str, *, argument: str = "time_range") -> dat
         try:
             return parse_instant(value)
         except ValueError as exc:
-            raise QueryError(f"{name}={value!r}: {exc}", argument=argument) from exc
+            raise QueryError(f"{name}={_shown(value)}: {exc}", argument=argument) from exc
     raise QueryError(
-        f"{name}={value!r} is not a datetime, date or ISO 8601 string; pass e.g. "
+        f"{name}={_shown(value)} is not a datetime, date or ISO 8601 string; pass e.g. "
         "'2025-01-01' or datetime(2025, 1, 1, tzinfo=timezone.utc)",
         argument=argument,
     )
@@ -661,7 +783,7 @@ def _granularity(root: Root, granularity: object) -> Granularity | None:
         return None
     if not isinstance(granularity, str):
         raise QueryError(
-            f"granularity={granularity!r} is not a string; pass an ISO 8601 duration such as "
+            f"granularity={_shown(granularity)} is not a string; pass an ISO 8601 duration such as "
             "'PT1H' or 'P1D'",
             argument="granularity",
         )
@@ -683,21 +805,21 @@ def _sort(
         parts = sort_by
     else:
         raise QueryError(
-            f"sort_by={sort_by!r} is not a metric or a pair; {fix}", argument="sort_by"
+            f"sort_by={_shown(sort_by)} is not a metric or a pair; {fix}", argument="sort_by"
         )
     if not grouped:
         raise QueryError(
-            f"sort_by={sort_by!r} needs group_by: the API sorts the rows of a group-by; "
+            f"sort_by={_shown(sort_by)} needs group_by: the API sorts the rows of a group-by; "
             "add group_by= or drop sort_by",
             argument="sort_by",
         )
-    metric = to_kebab(_path_name(parts[0], "sort_by", fix, f"sort_by={sort_by!r}: metric"))
+    metric = to_kebab(_path_name(parts[0], "sort_by", fix, f"sort_by={_shown(sort_by)}: metric"))
     requested = _sortable(metrics, selection=selection)
     if requested is not None and _canonical(metric) not in requested:
         shown = list(metrics) if selection else metrics[0]
         raise QueryError(
-            f"sort_by={sort_by!r} sorts by {metric!r}, which is not among the requested metrics "
-            f"{shown!r}; sort by one of them or add it to metrics",
+            f"sort_by={_shown(sort_by)} sorts by {metric!r}, which is not among the requested "
+            f"metrics {_shown(shown)}; sort by one of them or add it to metrics",
             argument="sort_by",
         )
     params = [("sort_by", metric)]
@@ -705,7 +827,7 @@ def _sort(
         order = parts[1]
         if not isinstance(order, str) or order.lower() not in _SORT_ORDERS:
             raise QueryError(
-                f"sort_by={sort_by!r} has the order {order!r}; use 'asc' or 'desc'",
+                f"sort_by={_shown(sort_by)} has the order {_shown(order)}; use 'asc' or 'desc'",
                 argument="sort_by",
             )
         params.append(("order", order.lower()))
@@ -736,10 +858,10 @@ def _limit(limit: object, *, grouped: bool) -> int | None:
         return None
     fix = f"pass a whole number from 1 to {MAX_LIMIT}"
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"limit={limit!r} is out of range; {fix}", argument="limit")
+        raise QueryError(f"limit={_shown(limit)} is out of range; {fix}", argument="limit")
     if not grouped:
         raise QueryError(
-            f"limit={limit!r} needs group_by: it caps the number of dimension values; "
+            f"limit={_shown(limit)} needs group_by: it caps the number of dimension values; "
             "add group_by= or drop limit",
             argument="limit",
         )
@@ -751,39 +873,55 @@ def _limit(limit: object, *, grouped: bool) -> int | None:
 # Ids, counts and epochs the API reads are 64-bit integers; larger ones are typos (and huge digit
 # strings would also exceed Python's int-from-text limit).
 _MAX_WHOLE = 2**63 - 1
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
-def _whole_number(value: object, argument: str, what: str, too_large: str | None = None) -> str:
-    """A non-negative integer (or its digits as a string), as the text to send (canonical digits:
-    no leading zeros). ``too_large`` replaces the message for values beyond 64 bits."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+def _whole_number(
+    value: object, argument: str, what: str, *, minimum: int = 1, too_large: str | None = None
+) -> str:
+    """An integer from ``minimum`` up to 64 bits (or its digits as a string), as the text to send
+    (canonical digits: no leading zeros). ``too_large`` replaces the message beyond 64 bits."""
+    blamed = argument.split("[")[0]
+    if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.isdigit() and value.isascii():
-        significant = value.lstrip("0") or "0"
-        number = int(significant) if len(significant) <= len(str(_MAX_WHOLE)) else _MAX_WHOLE + 1
+    elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        sign, digits = ("-", value[1:]) if value.startswith("-") else ("", value)
+        significant = digits.lstrip("0") or "0"
+        # Beyond 19 digits the exact value does not matter (and int() of a huge text fails).
+        number = int(sign + significant) if len(significant) <= 19 else int(sign + "9" * 20)
     else:
         raise QueryError(
-            f"{argument}={value!r} is not a whole number; pass {what}",
-            argument=argument.split("[")[0],
+            f"{argument}={_shown(value)} is not a whole number; pass {what}", argument=blamed
         )
+    if number < minimum:
+        kind = "a positive whole number" if minimum == 1 else f"a whole number, {minimum} or more"
+        raise QueryError(f"{argument}={_shown(value)} must be {kind}; pass {what}", argument=blamed)
     if number > _MAX_WHOLE:
         raise QueryError(
-            f"{argument}={_short(value)} {too_large or f'is too large; pass {what}'}",
-            argument=argument.split("[")[0],
+            f"{argument}={_shown(value)} {too_large or f'is too large; pass {what}'}",
+            argument=blamed,
         )
     return str(number)
 
 
-def _short(value: int | str) -> str:
-    """A huge number shown by its size (its repr could be megabytes, or refused by Python)."""
-    digits = len(value) if isinstance(value, str) else int(value.bit_length() * 0.30103) + 1
-    return repr(value) if digits <= 30 else f"<a number of about {digits} digits>"
+# --- messages --------------------------------------------------------------------------------
+
+_SHOWN_CHARS = 200
+_DIGITS_PER_BIT = 0.30103  # log10(2)
 
 
-def _positive(value: object, argument: str, what: str) -> int:
-    count = int(_whole_number(value, argument, what))
-    if count < 1:
-        raise QueryError(
-            f"{argument}={value!r} is not positive; pass {what}", argument="time_range"
-        )
-    return count
+def _shown(value: object) -> str:
+    """``repr(value)`` for a message, kept short: integers beyond 30 digits are shown by their
+    size (Python refuses to print those beyond 4300), and a long repr is cut after 200
+    characters (a filter value can be megabytes)."""
+    if type(value) is int and value.bit_length() > 100:
+        digits = int(value.bit_length() * _DIGITS_PER_BIT) + 1
+        sign = "negative " if value < 0 else ""
+        return f"<a {sign}number of about {digits} digits>"
+    try:
+        text = repr(value)
+    except ValueError:  # a container holding an integer too long to print
+        return f"<a {type(value).__name__} holding a number too long to print>"
+    if len(text) <= _SHOWN_CHARS:
+        return text
+    return f"{text[:_SHOWN_CHARS]}… ({len(text):,} characters)"

@@ -9,7 +9,6 @@ fetched one after another, the windows return exactly the buckets one request wo
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import datetime, timedelta
 
 from pyconviva._exceptions import QueryError
@@ -17,6 +16,7 @@ from pyconviva._query import MetricsQuery
 from pyconviva._rules import (
     Granularity,
     RangeViolation,
+    align_down,
     bucket_starts,
     check_window,
     human_duration,
@@ -62,27 +62,38 @@ def plan_windows(
             f"bucket cannot be split across requests, so use {fixes}",
             argument="granularity",
         )
-    # A window may end only where a bucket of the unsplit query starts.
-    cuts = bucket_starts(start, end, granularity)[1:]
+    # Retention depends only on where a window starts, and the first starts earliest: check it
+    # before laying out the rest (a range reaching centuries back would exhaust memory first).
+    violation = _violation(query, start, min(end, start + longest), granularity, now)
+    if violation is not None:
+        raise QueryError(
+            f"time_range: {query.describe()} cannot be fetched even in shorter windows: "
+            f"{violation.message}. Splitting shortens windows but cannot move them into "
+            "the period the API keeps.",
+            argument="time_range",
+        )
+    bounds = _window_bounds(start, end, align_down(start, granularity), granularity.step, longest)
+    return [query.with_window(s, e) for s, e in bounds]
+
+
+def _window_bounds(
+    start: datetime, end: datetime, origin: datetime, step: timedelta, longest: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """Greedy windows of at most ``longest`` over [start, end), each ending where a bucket of
+    the unsplit query starts (``origin`` plus a whole number of ``step``s): the fewest windows.
+
+    Each window, bar the last, ends at the furthest bucket start within reach, found by
+    arithmetic rather than by listing the buckets. One is always past the window's start, since
+    a bucket is no longer than ``longest`` and the first one starts at or before ``start``.
+    """
     windows: list[tuple[datetime, datetime]] = []
     window_start = start
     while end - window_start > longest:
-        # The furthest cut within reach: greedy, so the fewest windows. One exists, since cuts
-        # are one step apart and the first lies within one step of the start.
-        window_end = cuts[bisect_right(cuts, window_start + longest) - 1]
+        window_end = origin + step * ((window_start + longest - origin) // step)
         windows.append((window_start, window_end))
         window_start = window_end
     windows.append((window_start, end))
-    for window_start, window_end in windows:
-        violation = _violation(query, window_start, window_end, granularity, now)
-        if violation is not None:
-            raise QueryError(
-                f"time_range: {query.describe()} cannot be fetched even in shorter windows: "
-                f"{violation.message}. Splitting shortens windows but cannot move them into "
-                "the period the API keeps.",
-                argument="time_range",
-            )
-    return [query.with_window(s, e) for s, e in windows]
+    return windows
 
 
 def halve(query: MetricsQuery) -> tuple[MetricsQuery, MetricsQuery] | None:

@@ -25,6 +25,7 @@ from pyconviva import (
     RateLimiter,
     ResponseTooLargeError,
 )
+from pyconviva._bulk import plan_batch
 from pyconviva._rules import HISTORICAL_MAX_DAYS, parse_instant
 from pyconviva.emulator import Emulator, StatusFault
 from pyconviva.testing import VirtualClock
@@ -36,7 +37,7 @@ HOUR_MS = 3_600_000
 
 @pytest.fixture
 def emulator() -> Emulator:
-    return Emulator(now=NOW)
+    return Emulator(now=NOW, audience="small")  # replies small enough to compare whole
 
 
 @pytest.fixture
@@ -288,6 +289,32 @@ def test_get_many_refuses_a_bad_bound_before_sending(api: ConvivaAPI, emulator: 
     assert emulator.requests() == ()
 
 
+def test_get_many_refuses_a_progress_that_is_not_callable_before_sending(
+    api: ConvivaAPI, emulator: Emulator
+) -> None:
+    with pytest.raises(QueryError, match="progress must be callable, not int") as caught:
+        api.get_many([QuerySpec.historical("attempts")], progress=5)  # type: ignore[arg-type]
+    assert caught.value.argument == "progress"
+    assert emulator.requests() == ()
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [5, "attempts", b"attempts", {"metrics": "attempts"}, QuerySpec.historical("attempts")],
+    ids=["int", "str", "bytes", "dict", "one spec"],
+)
+def test_a_batch_that_is_not_a_list_of_specs_is_refused_as_a_whole(specs: object) -> None:
+    with pytest.raises(QueryError, match="not a list of queries") as caught:
+        plan_batch(specs, NOW)
+    assert caught.value.argument == "specs"
+
+
+def test_a_batch_may_be_any_iterable_of_specs() -> None:
+    planned, errors = plan_batch((QuerySpec.historical(m) for m in ("attempts", "plays")), NOW)
+    assert [p.query.metrics for p in planned if p is not None] == [("attempts",), ("plays",)]
+    assert errors == {}
+
+
 def test_a_failed_window_names_itself_in_the_query_error(
     emulator: Emulator,
 ) -> None:
@@ -349,3 +376,53 @@ def test_without_split_a_413_is_raised_after_one_request(
     with pytest.raises(ResponseTooLargeError, match="shorter time_range"):
         api.get_historical_data("attempts", time_range=2, split=False)
     assert len(emulator.requests()) == 1
+
+
+# -- split top-N group-bys at scale: a group a window did not rank reads as missing -------------
+
+
+def test_a_split_top_n_group_by_keeps_each_windows_rows_and_names_the_windows_that_lack_a_group(
+    clock: VirtualClock,
+) -> None:
+    # The large audience has hundreds of ISPs whose order changes over the day (time zones), so
+    # each 6-hour window ranks its own top 3.
+    emulator = Emulator(now=NOW, audience="large")
+    arguments: dict[str, Any] = {
+        "metrics": ["attempts", "plays"],
+        "group_by": "isp",
+        "limit": 3,
+        "time_range": (DAY_START - timedelta(days=1), DAY_START),
+    }
+    with emulator.client(max_window=timedelta(hours=6), clock=clock) as api:
+        merged = api.get_historical_data(**arguments)
+        windows = sorted(request_windows(emulator))  # sent concurrently
+        whole = api.get_historical_data(**arguments, split=False)
+        alone = [
+            api.get_historical_data(**{**arguments, "time_range": window}, split=False)
+            for window in windows
+        ]
+
+    assert len(windows) == 4
+    # Each bucket holds the rows its own window returned: no row made up, no zero filled in.
+    assert merged["time_series"] == [bucket for part in alone for bucket in part["time_series"]]
+    # The API's total covers every group, so the summed counts equal one request's.
+    assert merged["total"] == {
+        "attempts": whole["total"]["attempts"],
+        "plays": {"count": whole["total"]["plays"]["count"]},
+    }
+    ranked = [{record["isp"] for record in part.records()} for part in alone]
+    union = set().union(*ranked)
+    assert all(len(groups) == 3 for groups in ranked)
+    assert len(union) > 3
+    note = merged.notes[-1]
+    assert note.startswith("group-by rows: values missing from a full window's top 3 are unknown")
+    for number, ((start, end), groups) in enumerate(zip(windows, ranked, strict=True), start=1):
+        label = f"window {number} of 4 ({start:%Y-%m-%dT%H:%M:%SZ}..{end:%Y-%m-%dT%H:%M:%SZ})"
+        assert (label in note) == bool(union - groups)
+    # Pivoted, a window's unranked groups are null (NaN), never 0.
+    attempts = merged.to_pandas(wide=True)["attempts.count"].unstack("isp")
+    for (start, end), groups in zip(windows, ranked, strict=True):
+        rows = attempts.loc[start : end - timedelta(hours=1)]
+        for isp in union - groups:
+            assert rows[isp].isna().all()
+        assert not attempts.eq(0).any().any()

@@ -31,7 +31,7 @@ DAY_START = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
 @pytest.fixture
 def emulator() -> Emulator:
-    return Emulator(now=NOW)
+    return Emulator(now=NOW, audience="small")  # replies small enough to compare whole
 
 
 @pytest.fixture
@@ -158,7 +158,10 @@ async def test_async_get_many_keeps_order_reports_errors_and_progress(
         QuerySpec.historical("plays", time_range=1),
         QuerySpec.historical("attempts", time_range=1, limit=0),
     ]
-    async with emulator.async_client(max_window=timedelta(days=1), clock=clock) as api:
+    # Four 500s outlast three retries, whatever the default policy is.
+    async with emulator.async_client(
+        max_window=timedelta(days=1), clock=clock, max_retries=3
+    ) as api:
         batch = await api.get_many(specs, progress=lambda d, t: calls.append((d, t)))
 
     assert isinstance(batch[0], MetricsResult)
@@ -174,6 +177,14 @@ async def test_async_get_many_keeps_order_reports_errors_and_progress(
 async def test_async_get_many_refuses_a_bad_bound(api: AsyncConvivaAPI) -> None:
     with pytest.raises(QueryError, match="max_concurrency=0"):
         await api.get_many([], max_concurrency=0)
+
+
+async def test_async_get_many_refuses_a_progress_that_is_not_callable_before_sending(
+    api: AsyncConvivaAPI, emulator: Emulator
+) -> None:
+    with pytest.raises(QueryError, match="progress must be callable, not int"):
+        await api.get_many([QuerySpec.historical("attempts")], progress=5)  # type: ignore[arg-type]
+    assert emulator.requests() == ()
 
 
 async def test_async_without_split_a_413_is_raised_after_one_request(

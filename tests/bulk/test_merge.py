@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import base64
+import copy
+import functools
 import json
+import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pyconviva import MetricsQuery, QuerySpec, UnexpectedResponseError
+from pyconviva import (
+    ConvivaError,
+    MetricsQuery,
+    MetricsResult,
+    QuerySpec,
+    UnexpectedResponseError,
+)
 from pyconviva._merge import merge_replies
 from pyconviva._query import build_metrics_query
 from pyconviva._rules import HISTORICAL, format_instant
 from pyconviva._split import plan_windows
 from pyconviva.emulator._service import EmulatorRequest, MetricsService, ServiceSettings
+from tests.reliability.hostile_servers import REMOVE, json_fields, set_json_field
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
 START = datetime(2025, 5, 1, tzinfo=timezone.utc)
@@ -140,8 +152,8 @@ def test_count_missing_from_one_window_is_dropped_not_undercounted() -> None:
     merged, notes = merge_replies(parts, query(6, ["plays"]))
     assert merged["total"] == {}
     assert notes == [
-        "total: dropped plays.count: missing from the total of at least one window, "
-        "so the sum would be short"
+        "total: dropped plays.count: missing from the total of at least one window "
+        "(or no number there), so the sum would be short"
     ]
 
 
@@ -177,10 +189,77 @@ def test_group_by_rows_are_the_union_and_the_top_n_caveat_is_noted() -> None:
     }
     assert values == {"A", "B", "C"}
     assert merged["total"] == {"plays": {"count": 8}}
-    assert notes == [
+    assert notes[0] == (
         "group-by rows: each of the 2 windows ranked its own top 2 isp values, so the rows are "
         "the union of those (3 values), and may differ from the top 2 over the whole range"
+    )
+    assert notes[1].endswith(
+        "2 of 2 windows lack isp values that other windows ranked: "
+        "window 1 of 2 (buckets 2025-05-01T00:00:00Z..2025-05-01T01:00:00Z) lacks 'C'; "
+        "window 2 of 2 (buckets 2025-05-01T02:00:00Z..2025-05-01T03:00:00Z) lacks 'A'"
+    )
+    assert len(notes) == 2
+
+
+WINDOWS = [
+    (START, START + timedelta(hours=2)),
+    (START + timedelta(hours=2), START + timedelta(hours=4)),
+    (START + timedelta(hours=4), START + timedelta(hours=6)),
+]
+
+
+def test_a_group_missing_from_a_full_windows_top_n_reads_as_missing_and_the_window_is_named() -> (
+    None
+):
+    parts = [
+        grouped_reply(range(2), ["A", "B"]),
+        grouped_reply(range(2, 4), ["A", "C"]),
+        grouped_reply(range(4, 6), ["B", "A"]),
     ]
+    merged, notes = merge_replies(parts, query(6, ["plays"], group_by="isp", limit=2), WINDOWS)
+    rows = [
+        (b["timestamp"]["epoch_ms"], row["dimension"]["value"], row["metrics"])
+        for b in merged["time_series"]
+        for row in b["dimensional_data"]
+    ]
+    # No row is made up for a group in a window that did not rank it: no zero, no null row.
+    assert [(stamp, group) for stamp, group, _ in rows if group == "C"] == [
+        (stamp(h)["epoch_ms"], "C") for h in (2, 3)
+    ]
+    assert all(metrics == {"plays": {"count": 1}} for _, _, metrics in rows)
+    assert notes[-1].startswith(
+        "group-by rows: values missing from a full window's top 2 are unknown in it, not zero"
+    )
+    assert notes[-1].endswith(
+        "3 of 3 windows lack isp values that other windows ranked: "
+        "window 1 of 3 (2025-05-01T00:00:00Z..2025-05-01T02:00:00Z) lacks 'C'; "
+        "window 2 of 3 (2025-05-01T02:00:00Z..2025-05-01T04:00:00Z) lacks 'B'; "
+        "window 3 of 3 (2025-05-01T04:00:00Z..2025-05-01T06:00:00Z) lacks 'C'"
+    )
+
+
+def test_a_window_with_fewer_groups_than_the_limit_is_not_said_to_lack_any() -> None:
+    parts = [grouped_reply(range(2), ["A", "B"]), grouped_reply(range(2, 4), ["A"])]
+    _, notes = merge_replies(parts, query(4, ["plays"], group_by="isp", limit=2), WINDOWS[:2])
+    # Window 2 returned 1 of at most 2 groups: B had no data there, which its absence says.
+    assert len(notes) == 1
+    assert notes[0].startswith("group-by rows: each of the 2 windows ranked its own top 2")
+
+
+def test_parts_given_out_of_order_are_numbered_by_their_windows() -> None:
+    parts = [grouped_reply(range(2, 4), ["A", "C"]), grouped_reply(range(2), ["A", "B"])]
+    _, notes = merge_replies(
+        parts, query(4, ["plays"], group_by="isp", limit=2), [WINDOWS[1], WINDOWS[0]]
+    )
+    assert "window 1 of 2 (2025-05-01T00:00:00Z..2025-05-01T02:00:00Z) lacks 'C'" in notes[-1]
+    assert "window 2 of 2 (2025-05-01T02:00:00Z..2025-05-01T04:00:00Z) lacks 'B'" in notes[-1]
+
+
+def test_a_window_list_that_does_not_match_the_parts_is_an_error() -> None:
+    with pytest.raises(ValueError, match="2 replies but 1 windows"):
+        merge_replies(
+            [reply(range(2), {}), reply(range(2, 4), {})], query(4, ["plays"]), WINDOWS[:1]
+        )
 
 
 def test_group_by_without_limit_is_ranked_by_the_api_default_of_50() -> None:
@@ -216,8 +295,118 @@ def test_no_parts_is_an_error() -> None:
 
 def test_bucket_without_a_timestamp_is_an_unexpected_response() -> None:
     parts = [reply(range(2), {}), {"time_series": [{"plays": {"count": 1}}]}]
-    with pytest.raises(UnexpectedResponseError, match="epoch_ms"):
+    with pytest.raises(UnexpectedResponseError, match=r"window 2: .*epoch_ms"):
         merge_replies(parts, query(6, ["plays"]))
+
+
+# -- odd items: read as the single-reply decoder reads them (issue 12 item 5) --------------------
+
+
+def merged_result(parts: list[dict[str, Any]], q: MetricsQuery) -> MetricsResult:
+    raw, notes = merge_replies(parts, q)
+    return MetricsResult(raw, query=q, notes=notes)
+
+
+ROW_SKIP = "group-by rows without a dimension value"
+TOTAL_SKIP = "`total` blocks that are not objects"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "skipped"),
+    [
+        (("time_series", 0, "dimensional_data", 0), None, ROW_SKIP),
+        (("time_series", 1, "dimensional_data", 1, "dimension"), 7, ROW_SKIP),
+        (("total",), "n/a", TOTAL_SKIP),
+        (("total",), True, TOTAL_SKIP),
+        (("total", "plays"), None, "`total` metric values that are not objects"),
+        (("total", "plays", "count"), "n/a", "`total` values that are not finite numbers"),
+    ],
+)
+def test_an_odd_item_in_one_window_is_skipped_with_a_note_as_in_a_single_reply(
+    path: tuple[Any, ...], value: Any, skipped: str
+) -> None:
+    parts = [grouped_reply(range(2), ["A", "B"]), grouped_reply(range(2, 4), ["A", "B"])]
+    set_json_field(parts[0], path, value)
+    q = query(4, ["plays"], group_by="isp", limit=5)
+    assert any(skipped in note for note in MetricsResult(parts[0], query=q).notes)
+
+    merged = merged_result(parts, q)
+    assert all(isinstance(record["value"], int) for record in merged.records())
+    if path[0] == "total":  # window 1's count is unusable, so the sum would be short
+        assert merged.totals() == []
+        assert any("total: dropped plays.count: missing" in note for note in merged.notes)
+    else:
+        assert any(skipped in note for note in merged.notes)
+        assert merged.totals() == [{"metric": "plays", "field": "count", "value": 8}]
+        assert len(merged.records()) == 2 * 4 - 1
+
+
+def test_an_integral_float_epoch_is_read_as_the_single_reply_decoder_reads_it() -> None:
+    parts = [reply(range(2), {}), reply(range(2, 4), {})]
+    parts[1]["time_series"][0]["timestamp"]["epoch_ms"] = float(stamp(2)["epoch_ms"])
+    merged, notes = merge_replies(parts, query(4, ["plays"]))
+    assert len(merged["time_series"]) == 4
+    assert notes == []
+
+
+ODD_VALUES: list[Any] = [
+    None, "n/a", "", True, False, 0, 0.0, -1, 1.5, 10**30, math.nan, math.inf, [], {}, [None],
+    {"x": None}, REMOVE,
+]  # fmt: skip
+
+
+@functools.cache
+def split_replies(group_by: str | None) -> tuple[MetricsQuery, list[dict[str, Any]]]:
+    """A query of the emulator's small audience over 4 hours, and its two 2-hour windows."""
+    service = MetricsService(ServiceSettings(audience="small"))
+    whole = build_metrics_query(
+        QuerySpec(
+            HISTORICAL,
+            ["plays", "attempts"],
+            group_by=group_by,
+            time_range=(START, START + timedelta(hours=4)),
+            limit=3 if group_by else None,
+        ),
+        now=NOW,
+    )
+    return whole, [
+        fetch(service, q) for q in plan_windows(whole, NOW, max_window=timedelta(hours=2))
+    ]
+
+
+SPLIT_CASES = {"by isp": "isp", "ungrouped": None}
+
+
+def usable(result: MetricsResult) -> None:
+    for record in result.records():
+        assert math.isfinite(record["value"])
+    for total in result.totals():
+        assert math.isfinite(total["value"])
+    repr(result)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    case=st.sampled_from(sorted(SPLIT_CASES)),
+    window=st.sampled_from([0, 1]),
+    target=st.integers(0, 10_000),
+    value=st.sampled_from(ODD_VALUES),
+)
+def test_any_one_field_mutation_of_a_window_merges_to_a_result_or_a_conviva_error(
+    case: str, window: int, target: int, value: Any
+) -> None:
+    whole, originals = split_replies(SPLIT_CASES[case])
+    parts = copy.deepcopy(originals)
+    fields = json_fields(parts[window])
+    set_json_field(parts[window], fields[target % len(fields)], value)
+    try:
+        merged = merged_result(parts, whole)
+    except ConvivaError:
+        # Only where the single-reply decoder refuses the mutated reply as well.
+        with pytest.raises(ConvivaError):
+            MetricsResult(parts[window], query=whole).records()
+        return
+    usable(merged)
 
 
 # -- against the emulator: split-and-merged equals one unsplit request ---------------------------
@@ -246,8 +435,10 @@ def fetch(service: MetricsService, q: MetricsQuery) -> dict[str, Any]:
 def test_split_and_merged_reply_equals_the_unsplit_reply(
     group_by: str | None, granularity: str, span: timedelta, windows: int
 ) -> None:
-    """Windows cut at bucket starts that are not day or 6-hour boundaries of the range start."""
-    service = MetricsService(ServiceSettings())
+    """Windows cut at bucket starts that are not day or 6-hour boundaries of the range start.
+
+    The small audience has fewer ISPs than the limit, so that no window cuts a group."""
+    service = MetricsService(ServiceSettings(audience="small"))
     start = datetime(2025, 5, 10, 7, tzinfo=timezone.utc)
     whole = build_metrics_query(
         QuerySpec(

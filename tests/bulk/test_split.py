@@ -221,6 +221,23 @@ def test_fitting_range_outside_retention_is_refused_too() -> None:
         plan_windows(query, NOW)
 
 
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        (QuerySpec(REAL_TIME, "plays", time_range=10**9), "earliest allowed start"),
+        (QuerySpec(HISTORICAL, "plays", time_range=10**5, granularity="PT1H"), "13 months"),
+    ],
+    ids=["a billion minutes of real-time", "270 years of hourly history"],
+)
+def test_a_range_reaching_far_back_is_refused_before_its_windows_are_laid_out(
+    spec: QuerySpec, reason: str
+) -> None:
+    # Laid out first, these would be billions of windows: refused at the first one instead.
+    query = build_metrics_query(spec, now=NOW, check_limits=False)
+    with pytest.raises(QueryError, match=reason):
+        plan_windows(query, NOW)
+
+
 def test_long_real_time_range_is_not_split() -> None:
     query = build_metrics_query(
         QuerySpec(REAL_TIME, "plays", time_range=(NOW - timedelta(minutes=40), NOW)),

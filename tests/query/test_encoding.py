@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+import httpx2
 import pytest
 
-from pyconviva import MetricsQuery, QuerySpec
+from pyconviva import MetricsQuery, QueryError, QuerySpec
 from pyconviva._query import (
+    MAX_REQUEST_LINE,
     build_metrics_query,
     group_by_endpoints_path,
     metadata_path,
@@ -131,10 +133,18 @@ NORMALISED_AND_NEW: list[Case] = [
     (HISTORICAL, {"metrics": ("attempts", "plays")}, f"{H}/custom-selection",
      [("metric", "attempts"), ("metric", "plays"), ("days", "1")]),
     (HISTORICAL, {"metrics": "plays", "group_by": {"custom-tag": "Content Type"}},
-     f"{H}/plays/group-by/dimension-tag/Content Type", [("days", "1")]),
+     f"{H}/plays/group-by/dimension-tag/Content%20Type", [("days", "1")]),  # as sent
     # custom-tag filters
     (HISTORICAL, {"metrics": "attempts", "filter_by": {"custom-tag": {"appVersion": "1.2"}}},
      f"{H}/attempts", [("days", "1"), ("tag_appVersion", "1.2")]),
+    # the API's own spelling of a tag filter keeps the tag's exact name (no snake_case)
+    (HISTORICAL, {"metrics": "attempts", "filter_by": {"tag_app-Version": "1.2"}},
+     f"{H}/attempts", [("days", "1"), ("tag_app-Version", "1.2")]),
+    # any other character of a tag is percent-encoded into its one path segment
+    (HISTORICAL, {"metrics": "plays", "group_by": {"custom-tag": "a|b [v]^x:y@z;é"}},
+     f"{H}/plays/group-by/dimension-tag/a%7Cb%20%5Bv%5D%5Ex%3Ay%40z%3B%C3%A9", [("days", "1")]),
+    (HISTORICAL, {"metrics": "plays", "group_by": {"custom-tag": "..."}},
+     f"{H}/plays/group-by/dimension-tag/...", [("days", "1")]),
     (HISTORICAL,
      {"metrics": "attempts",
       "filter_by": {"isp": "Optus", "custom-tag": {"appVersion": ["1.2", "1.3"], "title": 7}}},
@@ -392,3 +402,34 @@ def test_group_by_endpoints_paths() -> None:
         group_by_endpoints_path("quality-summary", dimension_tag_only=True)
         == "/insights/3.0/metrics/quality-summary/group-by/dimension-tag"
     )
+
+
+# --- the request line --------------------------------------------------------------------------
+
+
+def request_line(query: MetricsQuery) -> int:
+    """The length of the request line the URL layer writes for ``query``."""
+    url = httpx2.URL("https://api.conviva.com" + query.path, params=list(query.params))
+    return len(b"GET " + url.raw_path + b" HTTP/1.1")
+
+
+def filtered(value: str) -> QuerySpec:
+    return QuerySpec(HISTORICAL, "attempts", filter_by={"isp": value}, time_range=1)
+
+
+def test_the_longest_accepted_request_and_each_of_its_windows_fit_the_request_line_cap() -> None:
+    low, high = 1, MAX_REQUEST_LINE  # the longest filter value accepted, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            build_metrics_query(filtered("é" * middle), now=NOW)
+        except QueryError:
+            high = middle - 1
+        else:
+            low = middle
+    longest = build_metrics_query(filtered("é" * low), now=NOW)
+    window = longest.with_window(*longest.window)  # a split window sends a start/end pair
+    assert request_line(longest) <= request_line(window) <= MAX_REQUEST_LINE
+    assert request_line(window) > MAX_REQUEST_LINE - 6  # one more "é" (%C3%A9) would not fit
+    with pytest.raises(QueryError, match="8,000"):
+        build_metrics_query(filtered("é" * (low + 1)), now=NOW)

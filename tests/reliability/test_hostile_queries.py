@@ -216,11 +216,6 @@ def test_any_custom_tag_filter_arrives_as_tag_parameter_exactly_or_raises_query_
 # --- properties that fail today (issue 12 items 4 and 8) ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8 (same cause): a negative 5000-digit kpi_id or filter_id raises a raw "
-    "ValueError while its error message is written",
-)
 @PROPERTY_SETTINGS
 @given(kpi=any_integer, saved=any_integer)
 @example(kpi=0, saved=-(10**5000))
@@ -238,11 +233,6 @@ def test_any_integer_kpi_or_saved_filter_id_is_sent_as_its_digits_or_raises_quer
         assert without_days(sent) == sorted([("filter_id", str(saved)), ("kpi_id", str(kpi))])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 items 4 and 8: custom tags '.'/'..' are sent and rewritten as dot segments; "
-    "a control character raises raw httpx2.InvalidURL",
-)
 @PROPERTY_SETTINGS
 @given(tag=any_text)
 @example(tag="..")
@@ -260,11 +250,6 @@ def test_any_custom_tag_group_by_reaches_the_path_exactly_or_raises_query_error(
         assert without_days(sent) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: filter_by={'isp': 10**5000} raises a raw ValueError about int "
-    "string conversion",
-)
 @PROPERTY_SETTINGS
 @given(value=any_integer)
 @example(value=10**5000)
@@ -279,10 +264,6 @@ def test_any_integer_filter_value_is_sent_as_its_digits_or_raises_query_error(
         assert without_days(sent) == [("isp", str(value))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: limit=10**5000 raises a raw ValueError about int string conversion",
-)
 @PROPERTY_SETTINGS
 @given(limit=any_integer)
 @example(limit=10**5000)
@@ -301,11 +282,6 @@ def test_any_integer_limit_is_sent_when_in_range_or_raises_query_error(
 # --- item 4: dot segments -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 4: a custom tag '.' or '..' is sent, and the URL layer removes it as a "
-    "dot segment (…/group-by?days=1, …/group-by/dimension-tag?days=1)",
-)
 @pytest.mark.parametrize("tag", [".", ".."])
 def test_a_custom_tag_that_is_a_dot_segment_is_a_query_error_before_sending(
     api: ConvivaAPI, recorder: Recorder, tag: str
@@ -336,11 +312,6 @@ def cli_exit_code(*args: str) -> int | str | None:
     return caught.value.code
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 4: `--group-by-tag ..` sends the request and exits 7 (the API's "
-    "refusal) instead of 2 (refused before sending)",
-)
 def test_the_cli_refuses_a_dot_segment_tag_with_exit_2_before_sending(
     served_cli: Emulator,
 ) -> None:
@@ -351,10 +322,6 @@ def test_the_cli_refuses_a_dot_segment_tag_with_exit_2_before_sending(
 # --- item 8: invalid arguments that escape as other exceptions -----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: a control character in a custom-tag name raises raw httpx2.InvalidURL",
-)
 @pytest.mark.parametrize("tag", ["a\x00b", "a\x01b", "a\tb", "a\x1fb", "a\x7fb"])
 def test_a_control_character_in_a_custom_tag_is_a_query_error_before_sending(
     api: ConvivaAPI, recorder: Recorder, tag: str
@@ -365,10 +332,6 @@ def test_a_control_character_in_a_custom_tag_is_a_query_error_before_sending(
     assert recorder.requests[before:] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: a URL over 64 KB raises raw httpx2.InvalidURL",
-)
 @pytest.mark.parametrize(
     "filter_by",
     [{"isp": "x" * 70_000}, {"isp": [f"isp-{i}" for i in range(8_000)]}],
@@ -383,11 +346,6 @@ def test_a_query_too_long_for_a_url_is_a_query_error_before_sending(
     assert recorder.requests[before:] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: 10**5000 as a filter value or limit raises a raw ValueError about "
-    "int string conversion",
-)
 @pytest.mark.parametrize(
     "arguments",
     [{"filter_by": {"isp": 10**5000}}, {"group_by": "isp", "limit": 10**5000}],
@@ -402,7 +360,6 @@ def test_a_5000_digit_integer_argument_is_a_query_error_before_sending(
     assert recorder.requests[before:] == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 8: get_many(5) raises a raw TypeError")
 def test_get_many_of_something_that_is_not_a_list_of_specs_is_a_query_error(
     api: ConvivaAPI, recorder: Recorder
 ) -> None:
@@ -412,11 +369,6 @@ def test_get_many_of_something_that_is_not_a_list_of_specs_is_a_query_error(
     assert recorder.requests[before:] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: get_many(specs, progress=5) sends a request, then raises a raw "
-    "TypeError",
-)
 def test_a_progress_that_is_not_callable_is_a_query_error_before_sending(
     api: ConvivaAPI, recorder: Recorder
 ) -> None:
@@ -426,11 +378,6 @@ def test_a_progress_that_is_not_callable_is_a_query_error_before_sending(
     assert recorder.requests[before:] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: QuerySpec(['metrics'], ...) (a list where the root goes) ends "
-    "get_many with a raw TypeError",
-)
 def test_a_spec_built_with_misplaced_arguments_is_reported_as_query_error_never_sent(
     api: ConvivaAPI, recorder: Recorder
 ) -> None:
@@ -447,11 +394,6 @@ def test_a_spec_built_with_misplaced_arguments_is_reported_as_query_error_never_
     assert [as_server_reads(r).segments[-1] for r in recorder.requests[before:]] == ["plays"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: one spec with a control character in its tag ends the whole "
-    "get_many with a raw httpx2.InvalidURL",
-)
 def test_one_spec_with_an_unsendable_tag_is_its_query_error_and_the_others_still_run(
     api: ConvivaAPI, recorder: Recorder
 ) -> None:
@@ -475,11 +417,6 @@ EXPORT_ARGUMENTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: export_dataset(metrics=5 | [5] | b'x') and group_bys=[5] raise raw "
-    "TypeError/AttributeError",
-)
 @pytest.mark.parametrize(
     "arguments", [a for _, a in EXPORT_ARGUMENTS], ids=[name for name, _ in EXPORT_ARGUMENTS]
 )
@@ -494,11 +431,6 @@ def test_export_arguments_of_the_wrong_type_are_a_query_error_before_sending(
     assert recorder.requests[before:] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: one group-by tag with a control character ends the whole export "
-    "with a raw httpx2.InvalidURL",
-)
 def test_an_export_with_an_unsendable_tag_is_a_query_error_before_sending(
     api: ConvivaAPI, recorder: Recorder, tmp_path: Path
 ) -> None:
@@ -515,11 +447,6 @@ def test_an_export_with_an_unsendable_tag_is_a_query_error_before_sending(
     assert recorder.requests[before:] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 8: the CLI exits 1 (an unexpected error) on a control character in "
-    "a custom-tag name, not 2",
-)
 def test_the_cli_refuses_a_control_character_in_a_tag_with_exit_2_before_sending(
     served_cli: Emulator,
 ) -> None:
@@ -530,11 +457,6 @@ def test_the_cli_refuses_a_control_character_in_a_tag_with_exit_2_before_sending
 # --- beyond the list: found by this suite ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hostile suite: a lone surrogate in a custom tag or a filter raises a raw "
-    "UnicodeEncodeError instead of QueryError",
-)
 @pytest.mark.parametrize(
     "arguments",
     [
@@ -557,11 +479,6 @@ def test_a_lone_surrogate_in_a_name_or_value_is_a_query_error_before_sending(
 PATH_BYTES = frozenset((string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@/%").encode())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hostile suite: a custom tag's '\\\\', '[', ']', '^' and '|' go into the path "
-    "unescaped; a WHATWG URL parser (proxies, gateways) reads '\\\\' as '/'",
-)
 @pytest.mark.parametrize("tag", ["a\\b", "..\\..", "a[0]", "a^b", "a|b"])
 def test_a_custom_tag_path_segment_is_sent_with_rfc_3986_characters_only(
     api: ConvivaAPI, recorder: Recorder, tag: str
@@ -576,11 +493,6 @@ def test_a_custom_tag_path_segment_is_sent_with_rfc_3986_characters_only(
     assert sent.segments[-1] == tag
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hostile suite: filter_by={'tag_app-version': ...} sends tag_app_version, another "
-    "custom tag than filter_by={'custom-tag': {'app-version': ...}} sends",
-)
 def test_both_spellings_of_a_custom_tag_filter_send_the_same_tag_name(
     api: ConvivaAPI, recorder: Recorder
 ) -> None:

@@ -195,11 +195,6 @@ def test_a_single_reply_with_the_odd_item_is_usable_and_notes_the_skip(
 # --- split queries and batches: issue 12 item 5 ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 5: the merge of a split query crashes on an item the single-reply "
-    "decoder skips (AttributeError on a null row or a string total, TypeError on total true)",
-)
 @pytest.mark.parametrize("item", sorted(ISSUE_ITEMS))
 def test_a_split_query_with_the_odd_item_in_one_window_is_merged_into_a_usable_result(
     emulator: Emulator, item: str
@@ -210,12 +205,6 @@ def test_a_split_query_with_the_odd_item_in_one_window_is_merged_into_a_usable_r
     exercise(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 5: a field-by-field mutation of one window's reply escapes the merge "
-    "as a raw AttributeError/TypeError (a row or total of any odd type), or fails a merge the "
-    "single decoder would accept (a float epoch_ms with no fraction)",
-)
 @PROPERTY_SETTINGS
 @given(name=st.sampled_from(sorted(QUERIES)), mutation=mutations)
 @example(name="by isp", mutation=Mutation(0, ISSUE_ITEMS["dimensional_data[0] = null"][0], None))
@@ -275,11 +264,6 @@ def batch_specs() -> list[QuerySpec]:
     return [QuerySpec.historical(**QUERIES["by isp"], time_range=2), *BATCH_NEIGHBOURS]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 5: one split query with a null group-by row ends get_many with a raw "
-    "AttributeError, losing the 5 good results beside it",
-)
 def test_a_batch_keeps_its_good_results_beside_a_split_query_with_an_odd_item(
     emulator: Emulator, batch_specs: list[QuerySpec]
 ) -> None:
@@ -290,11 +274,6 @@ def test_a_batch_keeps_its_good_results_beside_a_split_query_with_an_odd_item(
     assert_good_results_kept(batch)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 5: the async get_many loses its good results to the same raw "
-    "AttributeError",
-)
 async def test_an_async_batch_keeps_its_good_results_beside_a_split_query_with_an_odd_item(
     emulator: Emulator, batch_specs: list[QuerySpec]
 ) -> None:
