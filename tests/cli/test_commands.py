@@ -11,13 +11,13 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from pyconviva import MetadataResult, MetricsResult
 from pyconviva._catalog import METRIC_GROUPS, METRICS
@@ -25,32 +25,15 @@ from pyconviva._rules import HISTORICAL, REAL_TIME, Root, allowed_granularities
 from pyconviva.cli.commands import app
 from pyconviva.cli.output import cell_text
 from pyconviva.emulator import Emulator, SlowReply, StatusFault
-
-NOW_TEXT = "2026-11-20T12:34:56Z"
-NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
-SECRET = "k3y-that-must-never-be-printed"
-
-
-@pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    return tmp_path / "config.toml"
-
-
-@pytest.fixture
-def env(config_file: Path) -> dict[str, str | None]:
-    """A clean environment: no credentials, a config file of the test's own, a fixed clock."""
-    return {
-        "PYCONVIVA_CONFIG": str(config_file),
-        "PYCONVIVA_EMULATOR_NOW": NOW_TEXT,
-        "CONVIVA_CLIENT_ID": None,
-        "CONVIVA_CLIENT_KEY": None,
-        "CONVIVA_CLIENT_SECRET": None,
-        "CONVIVA_BASE_URL": None,
-    }
-
-
-def run(env: Mapping[str, str | None], *args: str) -> Result:
-    return CliRunner().invoke(app, list(args), env=dict(env), catch_exceptions=False)
+from tests.cli.support import (
+    NOW,
+    NOW_TEXT,
+    SECRET,
+    WIDE_TERMINAL,
+    run,
+    run_in_terminal,
+    without_escapes,
+)
 
 
 def library(**kwargs: Any) -> MetricsResult:
@@ -426,19 +409,6 @@ def test_metrics_groups_lists_the_metric_groups(env: dict[str, str | None]) -> N
 # ------------------------------------------------------------- bad input: exit 2, nothing sent
 
 
-@pytest.fixture
-def served(config_file: Path) -> Iterator[Emulator]:
-    """An emulator on loopback with credentials of its own, reachable through profile 'test'."""
-    emulator = Emulator(now=NOW, client_id="cli-test-id", client_key=SECRET)
-    with emulator.serve() as url:
-        config_file.write_text(
-            f'[profiles.test]\nclient_id = "cli-test-id"\nclient_key = "{SECRET}"\n'
-            f'base_url = "{url}"\n'
-        )
-        config_file.chmod(0o600)
-        yield emulator
-
-
 BAD_INPUT: list[tuple[list[str], str]] = [
     (["historical", "attempts", "--days", "500"], "goes back at most 13 months (396 days)"),
     (["historical", "attempts", "--granularity", "P1X"], "granularity"),
@@ -705,3 +675,46 @@ def test_metric_and_dimension_names_complete_in_the_shell(env: dict[str, str | N
 
     assert "attempts" in complete("pyconviva historical att")
     assert "device-os" in complete("pyconviva historical attempts --group-by device-o")
+
+
+# ------------------------------------------------------------- notes, names, terminal tables
+
+
+def test_a_note_on_dropped_totals_comes_only_with_a_format_that_shows_totals(
+    env: dict[str, str | None],
+) -> None:
+    args = ["plays", "--days", "120", "--granularity", "P1D", "--emulator"]
+    for rows_only in ("csv", "json", "jsonl"):
+        outcome = run(env, "historical", *args, "-f", rows_only)
+        assert outcome.exit_code == 0, outcome.output
+        assert outcome.stderr == ""
+    with_totals = run(env, "historical", *args, "-f", "raw")
+    assert "pyconviva: note: total: dropped plays.percentage" in with_totals.stderr
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The cells of a boxed rich table's body rows (a wrapped cell continues on a row of its
+    own)."""
+    return [
+        [cell.strip() for cell in line.strip("│").split("│")]
+        for line in without_escapes(text).splitlines()
+        if line.startswith("│")
+    ]
+
+
+def test_metric_names_are_never_wrapped_in_the_terminal_table(env: dict[str, str | None]) -> None:
+    outcome = run_in_terminal(env, "metrics", terminal=WIDE_TERMINAL)
+    assert outcome.exit_code == 0, outcome.output
+    names = [cells[0] for cells in table_rows(outcome.stdout) if cells[0]]
+    assert names == list(METRICS)
+
+
+def test_dimensions_table_shows_the_name_to_type_and_where(env: dict[str, str | None]) -> None:
+    outcome = run_in_terminal(env, "dimensions", "--emulator", terminal=WIDE_TERMINAL)
+    assert outcome.exit_code == 0, outcome.output
+    rows = {cells[0]: cells[1:] for cells in table_rows(outcome.stdout)}
+    assert rows["device-os"] == ["Device OS", "--group-by, --filter"]
+    assert rows["ad-video-start-failure-error"][-1] == "--group-by"
+    assert rows["appVersion"][-1] == "--group-by-tag, --filter-tag"
+    typed = run(env, "historical", "attempts", "--group-by-tag", "appVersion", "--emulator")
+    assert typed.exit_code == 0, typed.output

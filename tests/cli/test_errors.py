@@ -35,6 +35,7 @@ from pyconviva import (
 from pyconviva.cli.commands import app
 from pyconviva.cli.errors import EXIT_CODES, exit_code_for, in_cli_terms
 from pyconviva.emulator import Emulator
+from tests.cli import support
 
 
 def status(cls: type[Any], code: int) -> ConvivaError:
@@ -362,3 +363,31 @@ def test_a_missing_extra_names_what_needs_it(
     assert f"{expected} the optional dependency '{module}'" in outcome.stderr
     assert "pip install 'pyconviva[" in outcome.stderr
     assert not PYTHON_WORDS.search(outcome.stderr), outcome.stderr
+
+
+# --------------------------------------------------------------- where the request went
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["historical", "atempts"],
+        ["export", "house-metric", "--days", "1", "-d", "{tmp}", "--allow-unknown-metrics"],
+    ],
+)
+def test_an_emulated_request_is_shown_as_the_path_the_emulator_served(
+    tmp_path: Path, args: list[str]
+) -> None:
+    outcome = run(*(arg.format(tmp=tmp_path) for arg in args))
+    assert outcome.exit_code == 7, outcome.output
+    assert "(sent to the in-process emulator: /insights/3.0/metrics/" in outcome.stderr
+    assert "api.conviva.com" not in outcome.stderr
+
+
+def test_a_request_to_a_server_keeps_its_url(
+    env: dict[str, str | None], served: Emulator, config_file: Path
+) -> None:
+    base_url = config_file.read_text().split('base_url = "')[1].split('"')[0]
+    outcome = support.run(env, "historical", "atempts", "--profile", "test")
+    assert outcome.exit_code == 7, outcome.output
+    assert f"(request: GET {base_url}/insights/3.0/metrics/atempts?" in outcome.stderr

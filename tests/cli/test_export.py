@@ -13,10 +13,11 @@ import pyarrow.dataset
 import pytest
 from click.testing import CliRunner, Result
 
-from pyconviva import export_dataset
+from pyconviva import APITimeoutError, NotFoundError, ServerError, export_dataset
 from pyconviva._rules import format_instant
 from pyconviva.cli.arguments import export_call_arguments
 from pyconviva.cli.commands import app
+from pyconviva.cli.export_advice import export_advice
 from pyconviva.emulator import Emulator, StatusFault
 
 UTC = timezone.utc
@@ -326,3 +327,47 @@ def test_a_metric_group_is_exported_as_historical_fetches_it(
     outcome = emulated(env, *args, "-d", str(tmp_path))
     assert outcome.exit_code == 0, outcome.output
     assert sorted(dataset_files(tmp_path)) == ["date=2025-05-20/quality-summary__all.parquet"]
+
+
+# ------------------------------------------------------- metric names, and what to do next
+
+
+def test_a_misspelt_metric_is_refused_with_suggestions_before_any_request(
+    env: dict[str, str | None], served: Emulator, tmp_path: Path
+) -> None:
+    directory = tmp_path / "data"
+    args = ["export", "atempts", "plays+bitrat", "quality_summary", "--days", "30"]
+
+    outcome = run(env, *args, "-d", str(directory), "--profile", "test")
+
+    assert outcome.exit_code == 2, outcome.output
+    assert "unknown metrics 'atempts' (did you mean 'attempts'" in outcome.stderr
+    assert "'bitrat' (did you mean 'bitrate'" in outcome.stderr
+    assert "quality_summary" not in outcome.stderr  # a metric group, in snake case
+    assert "--allow-unknown-metrics" in outcome.stderr
+    assert served.requests() == ()
+    assert not directory.exists()
+
+
+def test_an_unknown_metric_goes_through_when_allowed_and_a_404_says_to_fix_the_command(
+    env: dict[str, str | None], served: Emulator, tmp_path: Path
+) -> None:
+    args = ["export", "house-metric", *day_range(), "-d", str(tmp_path), "--profile", "test"]
+
+    outcome = run(env, *args, "--allow-unknown-metrics")
+
+    assert outcome.exit_code == 7, outcome.output
+    assert len(served.requests()) >= 1
+    assert "HTTP 404" in outcome.stderr
+    assert "fix the command" in outcome.stderr
+    assert "run the same command again" not in outcome.stderr
+
+
+def test_the_advice_depends_on_the_kind_of_each_failure() -> None:
+    refused = NotFoundError("unknown metric", status_code=404)
+    advice = export_advice([refused, ServerError("down", status_code=503), APITimeoutError("t")])
+
+    assert advice[0].startswith("1 unit failed with HTTP 404, which running the same command")
+    assert "fix the command" in advice[0]
+    assert advice[1].startswith("2 units failed with HTTP 503 and a timeout, which may pass")
+    assert "run the same command again" in advice[1]

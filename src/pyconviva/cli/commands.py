@@ -28,13 +28,22 @@ from pyconviva.cli.catalogue import (
     complete_dimension,
     complete_metric,
     metric_group_rows,
+    refuse_unknown_metrics,
 )
 from pyconviva.cli.connection import Connection, connected
 from pyconviva.cli.destination import Destination, output_options, require_directory
 from pyconviva.cli.errors import errors_reported
 from pyconviva.cli.export_report import report_export
-from pyconviva.cli.output import Tabular, metadata_tabular, metrics_tabular, rows_to_parquet
+from pyconviva.cli.filter_check import filter_warnings
+from pyconviva.cli.output import (
+    Tabular,
+    metadata_tabular,
+    metrics_tabular,
+    notes_shown,
+    rows_to_parquet,
+)
 from pyconviva.cli.progress import progress_shown
+from pyconviva.cli.summary import DEFAULT_TOP, SummaryView, build_summary
 
 if TYPE_CHECKING:
     from pyconviva._client import ConvivaAPI
@@ -138,7 +147,8 @@ def _query_options(*, real_time: bool) -> Callable[[_F], _F]:
             multiple=True,
             metavar="KEY=VALUE",
             help="Keep only sessions with this dimension value; repeat on one key for OR, on "
-            "different keys for AND.",
+            "different keys for AND. When the reply is all zeros, one more request per key "
+            "lists the key's values, to warn of a value that matches nothing.",
         ),
         click.option(
             "--filter-tag",
@@ -160,6 +170,13 @@ def _query_options(*, real_time: bool) -> Callable[[_F], _F]:
         click.option("--limit", type=int, metavar="N", help="Keep the top N groups (max 500)."),
         click.option(
             "--kpi-id", type=int, metavar="N", help="KPI threshold set (`pyconviva kpis`)."
+        ),
+        click.option(
+            "--top",
+            type=int,
+            callback=positive_count,
+            metavar="N",
+            help=f"Rows of the terminal summary: the N biggest groups (default {DEFAULT_TOP}).",
         ),
         click.option(
             "--wide", is_flag=True, help="One column per metric field instead of long records."
@@ -187,33 +204,56 @@ def _run_metrics_query(
     output_format: str | None,
     output: Path | None,
     wide: bool,
+    top: int | None,
     plot: Path | None,
     **options: Any,
 ) -> None:
     arguments = metrics_call_arguments(**options)
-    destination = Destination.choose(output_format, output)
-    if wide and destination.output_format == "raw":
+    # --wide asks for rows, so on a terminal it shows the wide table rather than the summary.
+    destination = Destination.choose(
+        output_format, output, terminal_default="table" if wide else "summary"
+    )
+    if wide and destination.output_format in ("raw", "summary"):
+        shown = {"raw": "the API's reply as it came", "summary": "one row per group"}
         raise click.UsageError(
-            "--wide shapes the rows, and --format raw writes the API's reply as it came, with no "
-            "rows to shape; drop --wide, or use --format json for the wide rows"
+            f"--wide shapes the rows, and --format {destination.output_format} writes "
+            f"{shown[destination.output_format]}, with no rows to shape; drop --wide, or use "
+            "--format json or --format table for the wide rows"
+        )
+    if top is not None and destination.output_format != "summary":
+        raise click.UsageError(
+            f"--top sets the rows of the terminal summary, and the output is "
+            f"{destination.output_format}, which has every row; drop --top, or add "
+            "--format summary"
         )
     if plot is not None:
         require_directory(plot, "--plot")
     from pyconviva import QuerySpec
 
     spec = (QuerySpec.real_time if real_time else QuerySpec.historical)(**arguments)
-    with connection.open_client() as client, progress_shown("Querying Conviva") as progress:
-        # get_many is get_*_data (same validation, splitting and merging) that reports progress.
-        batch = client.get_many([spec], progress=progress)
-    (result,) = batch.results
-    if result is None:
-        raise batch.errors[0]  # as get_*_data would raise it, without the batch's wording
-    for note in result.notes:  # e.g. why a merged result has no totals
-        click.echo(f"pyconviva: note: {note}", err=True)
-    destination.write(metrics_tabular(result, wide=wide))
-    if plot is not None:
-        with atomic_path(plot) as temporary:
-            result.plot(temporary)
+    with connection.open_client() as client:
+        with progress_shown("Querying Conviva") as progress:
+            # get_many is get_*_data (same validation, splitting and merging) with progress.
+            batch = client.get_many([spec], progress=progress)
+        (result,) = batch.results
+        if result is None:
+            raise batch.errors[0]  # as get_*_data would raise it, without the batch's wording
+        for note in notes_shown(result.notes, destination.output_format):
+            click.echo(f"pyconviva: note: {note}", err=True)
+
+        def summary() -> list[Any]:
+            shown = build_summary(
+                result, top=top or DEFAULT_TOP, ranked_by_api="sort_by" in arguments
+            )
+            return [SummaryView(shown)]
+
+        destination.write(metrics_tabular(result, wide=wide, summary=summary))
+        if plot is not None:
+            with atomic_path(plot) as temporary:
+                result.plot(temporary)
+        warnings = filter_warnings(client, result, arguments.get("filter_by"), real_time=real_time)
+    for warning in warnings:
+        click.echo(f"pyconviva: warning: {warning}", err=True)
 
 
 _HISTORICAL_EPILOG = f"""\b
@@ -221,6 +261,7 @@ Examples:
   pyconviva historical attempts --group-by isp --days 5 --emulator
   pyconviva historical attempts --filter isp=Optus --filter isp=Vodafone --days 2
   pyconviva historical attempts bitrate --group-by isp --sort bitrate:asc --limit 10
+  pyconviva historical bitrate --group-by cdn --days 7 --granularity ALL   # one value per CDN
   pyconviva historical plays --group-by-tag appVersion --start {_A_WEEK_AGO} --end {_TWO_DAYS_AGO}
   pyconviva historical quality-summary --granularity P1D --days 30 -o month.parquet
   pyconviva historical attempts --days 7 --plot attempts.png
@@ -229,12 +270,13 @@ Examples:
 
 @app.command(context_settings=_HELP_SETTINGS, epilog=_HISTORICAL_EPILOG)
 @_query_options(real_time=False)
-@output_options(rows=_METRIC_ROWS)
+@output_options(rows=_METRIC_ROWS, summary=True)
 @connected
 def historical(connection: Connection, **options: Any) -> None:
     """Historical metrics (the last day when no range is given).
 
-    METRIC is a metric or metric-group name (see `pyconviva metrics`); up to 12 metrics.
+    METRIC is a metric or metric-group name (see `pyconviva metrics`); up to 12 metrics. On a
+    terminal the result is summed up, a row per group; --format table shows every row.
     """
     _run_metrics_query(connection, real_time=False, **options)
 
@@ -249,13 +291,14 @@ Examples:
 
 @app.command(context_settings=_HELP_SETTINGS, epilog=_REALTIME_EPILOG)
 @_query_options(real_time=True)
-@output_options(rows=_METRIC_ROWS)
+@output_options(rows=_METRIC_ROWS, summary=True)
 @connected
 def realtime(connection: Connection, **options: Any) -> None:
     """Real-time metrics (at most the last 15 minutes).
 
     METRIC is a metric or metric-group name; `pyconviva metrics --real-time` lists the ones
-    known to work in real time.
+    known to work in real time. On a terminal the result is summed up, a row per group;
+    --format table shows every row.
     """
     _run_metrics_query(connection, real_time=True, **options)
 
@@ -337,9 +380,19 @@ Nightly (cron): the first run exports the last 30 days, each later run only what
     metavar="N",
     help="Requests in flight at once (default 8); the API's rate limit applies in any case.",
 )
+@click.option(
+    "--allow-unknown-metrics",
+    is_flag=True,
+    help="Send METRIC names the built-in catalogue does not know (metrics your account has "
+    "and the catalogue lacks); without it they are refused before any request.",
+)
 @connected
 def export(
-    connection: Connection, directory: Path, concurrency: int | None, **options: Any
+    connection: Connection,
+    directory: Path,
+    concurrency: int | None,
+    allow_unknown_metrics: bool,
+    **options: Any,
 ) -> None:
     """Export historical metrics into a Parquet dataset partitioned by date.
 
@@ -352,6 +405,9 @@ def export(
     from pyconviva._dataset import MANIFEST_NAME, export_dataset
 
     arguments = export_call_arguments(now=connection.now(), **options)
+    if not allow_unknown_metrics:  # a typo would otherwise fail every unit, one request each
+        names = [name for metric in arguments["metrics"] for name in _names(metric)]
+        refuse_unknown_metrics(names, way_through="--allow-unknown-metrics")
     first_run = not (directory / MANIFEST_NAME).exists()
     if arguments["since_last"] and "start" not in arguments and first_run:
         raise click.UsageError(
@@ -362,6 +418,10 @@ def export(
     with connection.open_client(**settings) as client, progress_shown("Exporting") as progress:
         summary = export_dataset(client, directory=directory, progress=progress, **arguments)
     report_export(summary, granularity=arguments["granularity"])
+
+
+def _names(selection: str | list[str]) -> list[str]:
+    return [selection] if isinstance(selection, str) else selection
 
 
 def _show_metadata(
@@ -381,7 +441,11 @@ def _show_metadata(
 @output_options(rows="one per item the API lists")
 @connected
 def dimensions(connection: Connection, output_format: str | None, output: Path | None) -> None:
-    """Dimensions the account can filter and group by."""
+    """Dimensions the account can filter and group by.
+
+    The table's first column is the name to type after the options in its last column
+    (--group-by and --filter take the kebab or the snake form alike).
+    """
     _show_metadata(
         connection, output_format, output, "Dimensions", lambda c: c.get_available_dimensions()
     )

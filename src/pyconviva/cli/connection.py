@@ -15,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from pyconviva.cli.arguments import instant_option
-from pyconviva.cli.errors import errors_reported
+from pyconviva.cli.errors import EMULATED, errors_reported
 from pyconviva.cli.profiles import config_path, resolve_profile
 from pyconviva.cli.verbosity import library_log
 
@@ -129,6 +129,7 @@ def connected(func: Callable[..., None]) -> Callable[..., None]:
         connection = Connection(
             profile, emulator, emulator_seed, emulator_now, retries, timeout, debug
         )
+        click.get_current_context().meta[EMULATED] = emulator  # errors name the emulator
         with errors_reported(debug, func.__name__), library_log(debug):
             func(connection=connection, **options)
 

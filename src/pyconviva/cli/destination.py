@@ -5,6 +5,7 @@ a file."""
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
+from rich.console import Console, Group
 
 from pyconviva._files import atomic_path
 from pyconviva.cli.output import (
@@ -24,7 +25,14 @@ from pyconviva.cli.output import (
     rich_tables,
 )
 
-__all__ = ["SUFFIX_FORMATS", "Destination", "choose_format", "output_options", "require_directory"]
+__all__ = [
+    "SUFFIX_FORMATS",
+    "Destination",
+    "choose_format",
+    "output_options",
+    "require_directory",
+    "stdout_is_terminal",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -40,18 +48,38 @@ SUFFIX_FORMATS: Mapping[str, tuple[str, ...]] = {
     ".ndjson": ("jsonl",),
     ".parquet": ("parquet",),
     ".pq": ("parquet",),
-    ".txt": ("table",),
+    ".txt": ("table", "summary"),
 }
 
 
-def output_options(*, rows: str, raw: bool = True) -> Callable[[_F], _F]:
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal, as rich's ``TTY_COMPATIBLE`` may declare it either way
+    (``1`` shows the terminal view through a pipe, e.g. into ``less -R``; ``0`` never does).
+
+    ``FORCE_COLOR``, which rich also reads, is left out on purpose: a shell that sets it for
+    colours must still get CSV when it pipes a command into a file.
+    """
+    declared = os.environ.get("TTY_COMPATIBLE", "")
+    if declared in ("0", "1"):
+        return declared == "1"
+    return sys.stdout.isatty()
+
+
+def output_options(*, rows: str, raw: bool = True, summary: bool = False) -> Callable[[_F], _F]:
     """Add ``--output`` and ``--format``; the command receives ``output`` and ``output_format``.
 
     ``rows`` says what the command's rows are; ``raw`` offers the API's reply as it came (not
-    for commands that send no request).
+    for commands that send no request); ``summary`` offers the terminal summary, and makes it
+    the default on a terminal.
     """
-    formats = FORMATS if raw else tuple(name for name in FORMATS if name != "raw")
+    offered = {"raw": raw, "summary": summary}
+    formats = tuple(name for name in FORMATS if offered.get(name, True))
     raw_help = " or raw (the API's reply as it came)" if raw else ""
+    terminal_help = (
+        "summary (default on a terminal: a row per group, totals and trends), table (every row)"
+        if summary
+        else "table (default on a terminal)"
+    )
     output = click.option(
         "--output",
         "-o",
@@ -65,8 +93,8 @@ def output_options(*, rows: str, raw: bool = True) -> Callable[[_F], _F]:
         "-f",
         "output_format",
         type=click.Choice(formats),
-        help="table (default on a terminal), csv (default otherwise), json (the rows as one "
-        f"array), jsonl (one row a line), parquet (needs --output){raw_help}. The rows: {rows}.",
+        help=f"{terminal_help}, csv (default otherwise), json (the rows as one array), jsonl "
+        f"(one row a line), parquet (needs --output){raw_help}. The rows: {rows}.",
     )
 
     def add(func: _F) -> _F:
@@ -75,14 +103,20 @@ def output_options(*, rows: str, raw: bool = True) -> Callable[[_F], _F]:
     return add
 
 
-def choose_format(requested: str | None, output: Path | None, stdout_is_terminal: bool) -> str:
-    """The asked-for format, else the output file's suffix, else table on a terminal, CSV off.
+def choose_format(
+    requested: str | None,
+    output: Path | None,
+    stdout_is_terminal: bool,
+    terminal_default: str = "table",
+) -> str:
+    """The asked-for format, else the output file's suffix, else ``terminal_default`` on a
+    terminal, CSV off it.
 
     A file whose suffix names no format is refused unless ``--format`` says what to write, and
     a ``--format`` the suffix contradicts (``-f csv -o out.parquet``) is refused.
     """
     if output is None:
-        return requested or ("table" if stdout_is_terminal else "csv")
+        return requested or (terminal_default if stdout_is_terminal else "csv")
     suffix = output.suffix.lower()
     fitting = SUFFIX_FORMATS.get(suffix)
     if requested is None:
@@ -120,9 +154,10 @@ class Destination:
     output: Path | None
 
     @classmethod
-    def choose(cls, output_format: str | None, output: Path | None) -> Destination:
-        stdout_is_terminal = sys.stdout.isatty()
-        chosen = choose_format(output_format, output, stdout_is_terminal)
+    def choose(
+        cls, output_format: str | None, output: Path | None, terminal_default: str = "table"
+    ) -> Destination:
+        chosen = choose_format(output_format, output, stdout_is_terminal(), terminal_default)
         if chosen == "parquet" and output is None:
             raise click.UsageError("--format parquet writes a file: add --output FILE.parquet")
         if output is not None:
@@ -135,12 +170,13 @@ class Destination:
             with atomic_path(self.output) as temporary:
                 tabular.write_parquet(temporary)
             return
-        if self.output_format == "table" and self.output is None:
-            console = Console()
-            if not console.is_terminal:
+        if self.output_format in ("table", "summary") and self.output is None:
+            if stdout_is_terminal():
+                console = Console(force_terminal=True)
+            else:
                 # Piped or redirected: no terminal width to fit, so no folded cells either.
                 console = Console(width=_UNBOUNDED_WIDTH)
-            console.print(*rich_tables(tabular))
+            console.print(Group(*self._renderables(tabular)))
             return
         text = self._render(tabular)
         if self.output is None:
@@ -159,5 +195,13 @@ class Destination:
         if self.output_format == "raw":
             return json_text(tabular.document)
         buffer = io.StringIO()
-        Console(file=buffer, width=_UNBOUNDED_WIDTH, no_color=True).print(*rich_tables(tabular))
+        Console(file=buffer, width=_UNBOUNDED_WIDTH, no_color=True).print(
+            Group(*self._renderables(tabular))
+        )
         return buffer.getvalue()
+
+    def _renderables(self, tabular: Tabular) -> list[Any]:
+        if self.output_format == "summary":
+            assert tabular.summary is not None  # only commands with a summary offer it
+            return list(tabular.summary())
+        return list(rich_tables(tabular))

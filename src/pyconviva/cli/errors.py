@@ -5,7 +5,9 @@ exits 130.
 The library's messages speak Python (``add group_by= or drop sort_by``,
 ``ConvivaAPI(client_id=...)``); :func:`in_cli_terms` rewrites them with the flags and commands
 of the command line through one table, ``_CLI_TERMS``, which the tests hold against the
-library's real messages. A range over one of the API's limits is said limit first.
+library's real messages. A range over one of the API's limits is said limit first. Under
+``--emulator`` a request is shown as what it was, a path served in process, not a URL of the
+API it never reached.
 """
 
 from __future__ import annotations
@@ -39,7 +41,18 @@ from pyconviva._rules import (
     human_duration,
 )
 
-__all__ = ["EXIT_CODES", "errors_reported", "exit_code_for", "in_cli_terms", "one_line"]
+__all__ = [
+    "EMULATED",
+    "EXIT_CODES",
+    "errors_reported",
+    "exit_code_for",
+    "in_cli_terms",
+    "one_line",
+]
+
+# Key of the click context's ``meta``: True while a command runs against the in-process
+# emulator (set by :func:`pyconviva.cli.connection.connected`).
+EMULATED = "pyconviva.emulated"
 
 EXIT_CODES: Mapping[int, str] = {
     0: "success",
@@ -94,6 +107,8 @@ def one_line(error: Exception, debug: bool, command: str) -> str:
     name their type."""
     if isinstance(error, ConvivaError):
         text = in_cli_terms(str(error), command)
+        if _emulated():
+            text = re.sub(_REQUEST, r"(sent to the in-process emulator: \g<path>)", text)
     elif isinstance(error, OSError) and error.filename is not None:
         text = f"{error.strerror or error}: {error.filename}"
     else:
@@ -101,6 +116,15 @@ def one_line(error: Exception, debug: bool, command: str) -> str:
         if not debug:
             text += " (rerun with --debug for the traceback)"
     return " ".join(text.split())
+
+
+# What the library appends to an error: "(request: GET https://api.conviva.com/insights/...)".
+_REQUEST = r"\(request: [A-Z]+ https?://[^/\s)]+(?P<path>/[^\s)]*)\)"
+
+
+def _emulated() -> bool:
+    context = click.get_current_context(silent=True)
+    return context is not None and bool(context.meta.get(EMULATED))
 
 
 # ----------------------------------------------------------------------- the library's words

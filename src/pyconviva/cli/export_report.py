@@ -10,6 +10,7 @@ import click
 
 from pyconviva._rules import format_instant, parse_instant
 from pyconviva.cli.errors import exit_code_for, one_line
+from pyconviva.cli.export_advice import export_advice
 
 if TYPE_CHECKING:
     from pyconviva._dataset import ExportSummary
@@ -21,7 +22,9 @@ _ERRORS_SHOWN = 5  # a network outage fails every unit alike: a few lines say it
 
 def report_export(summary: ExportSummary, *, granularity: str) -> None:
     """The summary line on stdout; failed units on stderr and the first one's exit code."""
-    files = sum(1 for _ in summary.directory.rglob("*.parquet"))
+    from pyconviva._dataset import data_files
+
+    files = len(data_files(summary.directory))  # finished files only, not another run's temporaries
     for path, error in list(summary.errors.items())[:_ERRORS_SHOWN]:
         click.echo(f"Error: {path}: {one_line(error, debug=False, command='export')}", err=True)
     if len(summary.errors) > _ERRORS_SHOWN:
@@ -29,11 +32,8 @@ def report_export(summary: ExportSummary, *, granularity: str) -> None:
     fetched = fetched_range(summary, granularity=granularity)
     click.echo(export_summary_line(summary, files=files, fetched=fetched))
     if summary.errors:
-        click.echo(
-            "pyconviva: what succeeded is saved; run the same command again to fetch only the "
-            "missing windows",
-            err=True,
-        )
+        for advice in export_advice(list(summary.errors.values())):
+            click.echo(f"pyconviva: {advice}", err=True)
         raise click.exceptions.Exit(exit_code_for(next(iter(summary.errors.values()))))
 
 
@@ -66,8 +66,14 @@ def export_summary_line(
         covered = f"Nothing new to export after {format_instant(summary.end)}"
     else:
         covered = f"Exported {format_instant(fetched[0])} to {format_instant(fetched[1])}"
+    unsettled = ""
+    if summary.provisional or summary.pending:
+        unsettled = (
+            f", {len(summary.provisional) + summary.pending} not settled yet (fetched again by "
+            "the next run)"
+        )
     return (
         f"{covered} into {summary.directory}: {len(summary.written)} units written "
         f"({summary.rows:,} rows), {summary.skipped} skipped (already exported), "
-        f"{len(summary.errors)} failed; {files} files in the dataset"
+        f"{len(summary.errors)} failed{unsettled}; {files} files in the dataset"
     )

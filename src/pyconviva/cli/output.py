@@ -1,5 +1,5 @@
-"""The output formats of the command line: rows and replies as table, CSV, JSON, JSON Lines
-or Parquet.
+"""The output formats of the command line: rows and replies as a terminal summary, table,
+CSV, JSON, JSON Lines or Parquet.
 
 Everything here returns text or writes a given path; :mod:`pyconviva.cli.destination` decides
 which format and where it goes.
@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
 from rich.table import Table
 
 from pyconviva._optional import require
@@ -27,17 +28,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "TOTALS_FORMATS",
+    "TOTALS_NOTE",
     "Tabular",
     "csv_text",
     "json_text",
     "jsonl_text",
     "metadata_tabular",
     "metrics_tabular",
+    "notes_shown",
     "rich_tables",
     "rows_to_parquet",
 ]
 
-FORMATS = ("table", "csv", "json", "jsonl", "parquet", "raw")
+FORMATS = ("summary", "table", "csv", "json", "jsonl", "parquet", "raw")
+
+# The formats that show the reply's totals; the others hold rows only.
+TOTALS_FORMATS = frozenset({"summary", "table", "raw"})
 
 Row = Mapping[str, Any]
 
@@ -49,7 +56,9 @@ class Tabular:
     ``rows`` feed the table, CSV, JSON and JSON Lines; ``document`` is what ``--format raw``
     writes (the API's reply as it came); ``write_parquet`` writes the rows' frame to a path;
     ``totals`` are the reply's totals, shown under a table (of the machine formats, only the
-    raw reply carries them).
+    raw reply carries them). ``table_rows`` replace ``rows`` in the terminal table where it
+    shows more than the machine formats (the names to type); ``summary`` lays out the
+    terminal summary, for the commands that have one.
     """
 
     rows: Sequence[Row]
@@ -57,6 +66,8 @@ class Tabular:
     write_parquet: Callable[[Path], object]
     title: str = ""
     totals: Sequence[Row] = ()  # shown under a table: the number a quick look is after
+    table_rows: Sequence[Row] | None = None
+    summary: Callable[[], Sequence[RenderableType]] | None = None
 
 
 def cell_text(value: Any) -> str:
@@ -116,17 +127,20 @@ def json_text(document: Any) -> str:
 
 def rich_tables(tabular: Tabular) -> list[Table]:
     """The rows as a table, and the totals as a second one when the reply has them."""
-    tables = [_rich_table(tabular.rows, tabular.title)]
+    rows = tabular.rows if tabular.table_rows is None else tabular.table_rows
+    tables = [_rich_table(rows, tabular.title)]
     if tabular.totals:
         tables.append(_rich_table(tabular.totals, "Total"))
     return tables
 
 
 def _rich_table(rows: Sequence[Row], title: str) -> Table:
+    """The first column names each row (a metric, a dimension, a timestamp) and is never
+    wrapped: the others fold to make room for it."""
     table = Table(title=title or None)
     names = columns(rows)
-    for name in names:
-        table.add_column(name, overflow="fold")
+    for index, name in enumerate(names):
+        table.add_column(name, overflow="fold", no_wrap=index == 0)
     for row in rows:
         table.add_row(*(cell_text(row.get(name)) for name in names))
     return table
@@ -139,12 +153,18 @@ def rows_to_parquet(rows: Sequence[Row], path: Path) -> None:
     parquet.write_table(arrow.Table.from_pylist([dict(row) for row in rows]), path)
 
 
-def metrics_tabular(result: MetricsResult, *, wide: bool) -> Tabular:
-    """A metrics reply for the output formats: tidy records (long, or wide with ``--wide``)."""
+def metrics_tabular(
+    result: MetricsResult,
+    *,
+    wide: bool,
+    summary: Callable[[], Sequence[RenderableType]] | None = None,
+) -> Tabular:
+    """A metrics reply for the output formats: tidy records (long, or wide with ``--wide``),
+    and the terminal summary when one is given."""
     title = result.query.describe() if result.query is not None else ""
     totals = result.totals()
     if not wide:
-        return Tabular(result.records(), result, result.to_parquet, title, totals)
+        return Tabular(result.records(), result, result.to_parquet, title, totals, summary=summary)
     frame = result.to_pandas(wide=True).reset_index()
     rows = [
         {str(name): _missing_as_none(value) for name, value in row.items()}
@@ -153,12 +173,54 @@ def metrics_tabular(result: MetricsResult, *, wide: bool) -> Tabular:
     return Tabular(rows, result, lambda path: frame.to_parquet(path, index=False), title, totals)
 
 
+TOTALS_NOTE = "total:"  # how the library's notes on the total block begin (pyconviva._merge)
+
+
+def notes_shown(notes: Sequence[str], output_format: str) -> list[str]:
+    """The result's notes worth saying for ``output_format``: those on the totals only where
+    the format shows totals (a note on dropped totals beside a CSV file is noise)."""
+    if output_format in TOTALS_FORMATS:
+        return list(notes)
+    return [note for note in notes if not note.startswith(TOTALS_NOTE)]
+
+
 def _missing_as_none(value: Any) -> Any:
     # A wide frame marks "no value in this bucket" as NaN; CSV and JSON show it as empty/null.
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def metadata_tabular(result: MetadataResult, title: str) -> Tabular:
+    records = result.records()
     return Tabular(
-        result.records(), result, lambda path: result.to_pandas().to_parquet(path), title
+        records,
+        result,
+        lambda path: result.to_pandas().to_parquet(path),
+        title,
+        table_rows=dimension_rows(records) if result.kind == "dimensions" else None,
     )
+
+
+_TAG_PATH = "/group-by/dimension-tag/"
+
+
+def dimension_rows(records: Sequence[Row]) -> list[dict[str, str]]:
+    """The dimensions reply as the terminal shows it: first the name to type after the
+    options (read from the reply's own paths), then the API's label, then the options."""
+    rows = []
+    for record in records:
+        group_by = str(record.get("group_by") or "")
+        query_filter = str(record.get("query_filter") or "").lstrip("?")
+        if record.get("is_custom") or group_by.startswith(_TAG_PATH):
+            name = group_by.removeprefix(_TAG_PATH) or query_filter.removeprefix("tag_")
+            options = ["--group-by-tag" if group_by else "", "--filter-tag" if query_filter else ""]
+        else:
+            name = group_by.rpartition("/")[2] or query_filter.replace("_", "-")
+            options = ["--group-by" if group_by else "", "--filter" if query_filter else ""]
+        rows.append(
+            {
+                "dimension": name,
+                "label": cell_text(record.get("name")),
+                "options": ", ".join(option for option in options if option),
+            }
+        )
+    return rows
