@@ -1,5 +1,6 @@
-"""export_dataset: a hive-partitioned Parquet dataset, one file per (query, day) unit, that a
-killed run resumes to exactly what an uninterrupted run writes, and that since_last extends."""
+"""export_dataset: a hive-partitioned Parquet dataset, one file per (query, day) unit, fetched in
+multi-day windows, that a killed run resumes to exactly what an uninterrupted run writes, and
+that since_last extends."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 
 from pyconviva import ConvivaAPI, PermissionDeniedError, QueryError, export_dataset
 from pyconviva._dataset import MANIFEST_NAME, ExportQuery, ExportUnit, day_windows, export_queries
+from pyconviva._dataset._lock import LOCK_NAME
 from pyconviva._files import PARTIAL_MARK
 from pyconviva.emulator import Emulator, StatusFault
 
@@ -42,11 +44,12 @@ def api(emulator: Emulator) -> Iterator[ConvivaAPI]:
 
 
 def dataset_files(directory: Path) -> dict[str, bytes]:
-    """Every file of the dataset but the manifest, by relative path, with its bytes."""
+    """Every file of the dataset but the manifest and the lock, by relative path, with its
+    bytes (temporary files left behind included)."""
     return {
         str(path.relative_to(directory)): path.read_bytes()
         for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.name != MANIFEST_NAME
+        if path.is_file() and path.name not in (MANIFEST_NAME, LOCK_NAME)
     }
 
 
@@ -121,7 +124,7 @@ def test_export_writes_one_readable_file_per_query_and_day(
 
     assert summary.errors == {}
     assert len(summary.written) == 4 * 4  # 4 queries x (3 days + 6 hours of a 4th)
-    assert len(emulator.requests()) == 16
+    assert len(emulator.requests()) == 4  # one window per query, cut into the day files
     assert "date=2025-05-23/attempts__isp__0000-0600.parquet" in summary.written
     assert sorted(dataset_files(tmp_path)) == sorted(summary.written)
     assert sorted(manifest(tmp_path)["units"]) == sorted(summary.written)
@@ -139,12 +142,21 @@ def test_export_writes_one_readable_file_per_query_and_day(
     assert summary.rows == table.num_rows
     assert str(table.schema.field("timestamp").type) == "timestamp[ms, tz=UTC]"
     frame = table.to_pandas()
-    one_day = frame[(frame["date"] == "2025-05-21") & (frame["dimension"] == "isp")]
     may_21 = (datetime(2025, 5, 21, tzinfo=UTC), datetime(2025, 5, 22, tzinfo=UTC))
-    expected = api.get_historical_data("attempts", group_by="isp", time_range=may_21).records()
-    attempts = one_day[one_day["metric"] == "attempts"]
-    assert len(attempts) == len(expected)
-    assert sorted(attempts["value"]) == sorted(float(r["value"]) for r in expected)
+    attempts = frame[(frame["date"] == "2025-05-21") & (frame["metric"] == "attempts")]
+    # Ungrouped, a day's file holds exactly what a query of that day returns.
+    day = api.get_historical_data("attempts", time_range=may_21).records()
+    assert sorted(attempts[attempts["dimension"].isna()]["value"]) == sorted(
+        float(r["value"]) for r in day
+    )
+    # Grouped, the API's top 50 are ranked over the request's range: the day's rows are those
+    # of the whole window's reply.
+    window = api.get_historical_data("attempts", group_by="isp", time_range=(START, END))
+    in_day = [r for r in window.records() if may_21[0] <= r["timestamp"] < may_21[1]]
+    grouped = attempts[attempts["dimension"] == "isp"]
+    assert sorted(zip(grouped["dimension_value"], grouped["value"], strict=True)) == sorted(
+        (r["isp"], float(r["value"])) for r in in_day
+    )
 
 
 def test_polars_reads_the_dataset_with_its_date_partitions(api: ConvivaAPI, tmp_path: Path) -> None:
@@ -166,19 +178,20 @@ def test_a_rerun_skips_every_finished_unit(
     again = export_dataset(api, directory=tmp_path, **call)  # type: ignore[arg-type]
     assert again.written == ()
     assert again.skipped == 16
-    assert len(emulator.requests()) == 16
+    assert len(emulator.requests()) == 4
     assert dataset_files(tmp_path) == before
 
 
 def test_failed_units_are_reported_and_fetched_by_the_next_run(
     api: ConvivaAPI, emulator: Emulator, tmp_path: Path
 ) -> None:
-    emulator.add_faults(StatusFault(status=403, times=2, path="/group-by/isp"))
+    emulator.add_faults(StatusFault(status=403, times=1, path="/group-by/isp"))
     call = {"metrics": "attempts", "group_bys": GROUP_BYS, "start": START, "end": END}
     first = export_dataset(api, directory=tmp_path, **call)  # type: ignore[arg-type]
-    assert len(first.errors) == 2
+    assert len(first.errors) == 4  # the window of the grouped query: its 4 day files
     assert all(isinstance(e, PermissionDeniedError) for e in first.errors.values())
-    with pytest.raises(Exception, match="2 unit\\(s\\) failed"):
+    assert len(first.written) == 4
+    with pytest.raises(Exception, match="4 unit\\(s\\) failed"):
         first.raise_for_errors()
 
     second = export_dataset(api, directory=tmp_path, **call)  # type: ignore[arg-type]
@@ -204,7 +217,7 @@ def test_since_last_fetches_only_the_new_hours(tmp_path: Path) -> None:
         "date=2025-05-24/attempts__all__0000-0800.parquet",
         "date=2025-05-24/attempts__isp__0000-0800.parquet",
     ]
-    assert len(emulator.requests()) == 8 + 4
+    assert len(emulator.requests()) == 2 + 2  # one window per query and run
     after = dataset_files(tmp_path)
     assert {path: after[path] for path in before} == before  # earlier files untouched
     assert manifest(tmp_path)["ranges"][-1] == ["2025-05-23T06:00:00Z", "2025-05-24T08:00:00Z"]
@@ -227,13 +240,14 @@ def test_a_dataset_keeps_its_granularity(api: ConvivaAPI, tmp_path: Path) -> Non
 EXPORT_SCRIPT = textwrap.dedent(
     """
     import sys
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
     from pyconviva import export_dataset
     from pyconviva.emulator import Emulator
 
     now = datetime(2025, 6, 1, 12, 17, 43, tzinfo=timezone.utc)
     emulator = Emulator(now=now, latency=float(sys.argv[2]))
-    with emulator.client(max_concurrency=2) as api:
+    # Windows of 3 days: a first batch measures each query's replies, a second fetches the rest.
+    with emulator.client(max_concurrency=2, max_window=timedelta(days=3)) as api:
         export_dataset(
             api,
             metrics=["attempts", ["plays", "bitrate"]],
@@ -286,7 +300,7 @@ def test_an_export_killed_mid_run_resumes_to_exactly_the_uninterrupted_dataset(
     run_export(killed, latency=0.0)
 
     assert dataset_files(killed) == dataset_files(whole)
-    assert manifest(killed)["units"] == manifest(whole)["units"]
+    assert manifest(killed) == manifest(whole)
 
 
 def test_an_edge_that_cuts_a_bucket_is_refused_with_the_aligned_value(
@@ -335,3 +349,18 @@ def test_temporary_files_left_by_a_killed_run_are_removed_by_the_next(
     )  # fmt: skip
     assert not any(path.exists() for path in left)
     assert sorted(dataset_files(tmp_path)) == ["date=2025-05-20/attempts__all.parquet"]
+
+
+def test_a_day_file_is_the_same_whether_its_day_was_fetched_alone_or_in_a_longer_window(
+    tmp_path: Path,
+) -> None:
+    call: dict[str, Any] = {
+        "metrics": METRICS, "group_bys": [None], "start": START, "end": END,
+    }  # fmt: skip
+    emulator = Emulator(now=NOW)
+    with emulator.client() as api:
+        export_dataset(api, directory=tmp_path / "window", **call)
+    with emulator.client(max_window=timedelta(days=1)) as api:
+        export_dataset(api, directory=tmp_path / "daily", **call)
+    assert len(emulator.requests()) == 2 + 2 * 4
+    assert dataset_files(tmp_path / "window") == dataset_files(tmp_path / "daily")

@@ -1,9 +1,12 @@
-"""Client-side rate limiting: budgets, pacing, fairness and the waiters, on a virtual clock."""
+"""Client-side rate limiting: budgets, pacing, fairness, the waiters, and what 429s teach, on a
+virtual clock."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from datetime import datetime
 
 import pytest
 from hypothesis import given, settings
@@ -296,3 +299,209 @@ def test_mixed_roots_keep_every_budget_in_every_window(
             assert max_in_any_window(grants[root], limit.period) <= limit.requests
     both = grants[HISTORICAL] + grants[REAL_TIME]
     assert max_in_any_window(both, per_ip.period) <= per_ip.requests
+
+
+# --- learning from 429s -------------------------------------------------------------------------
+
+
+def account_limiter(**options: object) -> RateLimiter:
+    """A historical budget of 40 a minute (the published one at scale 0.1), margin 1 s."""
+    options.setdefault("per_ip", None)
+    return RateLimiter(historical=RateLimit(40, 60.0), **options)  # type: ignore[arg-type]
+
+
+def test_a_429_without_retry_after_closes_the_budget_for_a_window_and_halves_the_estimate() -> None:
+    limiter = account_limiter()
+    for _ in range(8):
+        assert limiter.reserve(HISTORICAL, 1, now=0.0) == 0.0
+    opens = limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.5)
+    assert opens == pytest.approx(0.5 + 60.0 + ARRIVAL_MARGIN)
+    assert limiter.reserve(HISTORICAL, 1, now=1.0) == pytest.approx(opens - 1.0)
+    assert "limit=20" in repr(limiter)
+
+
+def test_429s_for_requests_sent_before_the_decrease_are_the_same_event() -> None:
+    limiter = account_limiter()
+    limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.2)
+    later = limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.3)  # in flight meanwhile
+    assert "limit=20" in repr(limiter)  # not halved twice
+    assert later == pytest.approx(0.3 + 61.0)  # the window is known full a little later
+
+
+def test_a_429_for_a_request_sent_after_the_pause_halves_the_estimate_again() -> None:
+    limiter = account_limiter()
+    opens = limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0)
+    limiter.rate_limited(HISTORICAL, sent_at=opens, now=opens + 0.1)
+    assert "limit=10" in repr(limiter)
+
+
+def test_successes_grow_the_estimate_back_one_request_each_up_to_the_published_budget() -> None:
+    limiter = account_limiter()
+    limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0)
+    limiter.succeeded(HISTORICAL, 1, sent_at=0.0)  # sent before the decrease: no news
+    assert "limit=20" in repr(limiter)
+    for _ in range(5):
+        limiter.succeeded(HISTORICAL, 1, sent_at=61.0)
+    assert "limit=25" in repr(limiter)
+    for _ in range(100):
+        limiter.succeeded(HISTORICAL, 1, sent_at=61.0)
+    assert "limit" not in repr(limiter)  # back at the full capacity of 40, no further
+
+
+def test_after_the_pause_bookings_keep_to_the_lower_estimate() -> None:
+    limiter = account_limiter(margin=0.0)
+    opens = limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0)
+    waits = [limiter.reserve(HISTORICAL, 1, now=opens) for _ in range(25)]
+    assert waits == [0.0] * 20 + [pytest.approx(60.0)] * 5
+
+
+def test_the_estimate_never_falls_below_one_request() -> None:
+    limiter = account_limiter()
+    for event in range(10):
+        limiter.rate_limited(HISTORICAL, sent_at=float(event), now=event + 0.5)
+    assert "limit=1," in repr(limiter) or "limit=1)" in repr(limiter)
+    # A request costlier than the estimate still goes, once the budget is otherwise empty.
+    assert limiter.reserve(HISTORICAL, 3, now=1000.0) == 0.0
+
+
+def test_a_429_with_retry_after_waits_only_its_own_request_and_lowers_the_estimate() -> None:
+    limiter = account_limiter()
+    assert limiter.rate_limited(HISTORICAL, sent_at=0.0, now=1.0, retry_after=7.0) == 8.0
+    assert limiter.reserve(HISTORICAL, 1, now=1.0) == 0.0  # nobody else pauses
+    assert "limit=20" in repr(limiter)
+
+
+def test_real_time_429s_pause_the_real_time_budget_and_not_the_historical_one() -> None:
+    limiter = RateLimiter(per_ip=None)
+    opens = limiter.rate_limited(REAL_TIME, sent_at=0.0, now=0.0)
+    assert limiter.reserve(REAL_TIME, 1, now=0.0) == pytest.approx(opens)
+    assert limiter.reserve(HISTORICAL, 1, now=0.0) == 0.0
+    assert repr(limiter).count("limit=250") == 1
+
+
+def test_a_metadata_429_pauses_the_per_ip_budget_and_so_every_request() -> None:
+    limiter = RateLimiter()
+    opens = limiter.rate_limited(None, sent_at=0.0, now=0.0)
+    assert opens == pytest.approx(60.0 + ARRIVAL_MARGIN)  # a minute, not the 5-minute window
+    assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(opens)
+    assert limiter.reserve(REAL_TIME, 1, now=0.0) == pytest.approx(opens)
+    assert limiter.reserve(None, 1, now=0.0) == pytest.approx(opens)
+
+
+def test_a_429_is_blamed_on_the_per_ip_budget_when_its_own_books_show_it_fuller() -> None:
+    limiter = RateLimiter(per_ip=RateLimit(10, 300.0), margin=0.0)
+    for _ in range(9):
+        limiter.reserve(REAL_TIME, 1, now=0.0)  # 9 of 10 per IP, 9 of 500 real-time
+    opens = limiter.rate_limited(REAL_TIME, sent_at=0.0, now=0.0)
+    assert "per-IP=TokenBucket(capacity=10, refill_per_second=0.0333333, limit=5)" in repr(limiter)
+    # Every request draws on the per-IP budget: a historical one waits too, here until the 9
+    # return (300 s), since the lowered estimate of 5 leaves no room before.
+    assert opens == 60.0
+    assert limiter.reserve(HISTORICAL, 1, now=0.0) == pytest.approx(300.0)
+
+
+def test_a_limiter_without_budgets_paces_nothing_but_still_pauses_after_a_429() -> None:
+    limiter = RateLimiter.disabled()
+    assert all(limiter.reserve(HISTORICAL, 50, now=0.0) == 0.0 for _ in range(1000))
+    opens = limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0)
+    assert opens == pytest.approx(60.0 + ARRIVAL_MARGIN)
+    assert limiter.reserve(HISTORICAL, 1, now=10.0) == pytest.approx(opens - 10.0)
+    assert limiter.reserve(HISTORICAL, 1, now=opens) == 0.0
+
+
+def test_a_budget_with_a_shorter_window_pauses_for_its_own_window() -> None:
+    limiter = RateLimiter(historical=RateLimit(5, 10.0), per_ip=None, margin=0.0)
+    assert limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0) == 10.0
+
+
+def test_a_pause_is_logged_once_at_info_and_reported_to_on_pause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pauses: list[tuple[float, str]] = []
+    limiter = account_limiter(on_pause=lambda seconds, budget: pauses.append((seconds, budget)))
+    caplog.set_level(logging.INFO, logger="pyconviva")
+    for now in (0.0, 0.0, 0.1):  # three requests in flight refused together: one pause
+        limiter.rate_limited(HISTORICAL, sent_at=0.0, now=now)
+    assert pauses == [(61.0, "historical")]
+    records = [r for r in caplog.records if r.name == "pyconviva"]
+    assert len(records) == 1
+    assert records[0].levelno == logging.INFO
+    assert records[0].getMessage().startswith("waiting for the rate-limit window (61 s)")
+    assert "resuming at 20 requests a window" in records[0].getMessage()
+
+
+async def test_waiters_queued_when_a_429_comes_keep_their_order_behind_the_pause(
+    clock: VirtualClock,
+) -> None:
+    limiter = RateLimiter(historical=RateLimit(2, 10.0), per_ip=None, margin=0.0)
+    waiter = AsyncRateLimiter(limiter, clock=clock)
+
+    async def refused_now() -> None:  # runs once the four have booked: two now, two at 10 s
+        limiter.rate_limited(HISTORICAL, sent_at=0.0, now=clock.monotonic())
+
+    *waits, _ = await asyncio.gather(*(waiter.acquire(HISTORICAL) for _ in range(4)), refused_now())
+    # Closed until 10 s, then one request a window (the estimate halved from 2): 10 s and 20 s.
+    assert waits == pytest.approx([0.0, 0.0, 10.0, 20.0])
+
+
+def test_a_thread_waiting_for_its_turn_wakes_and_waits_out_a_pause_that_began_meanwhile(
+    clock: VirtualClock,
+) -> None:
+    limiter = RateLimiter(historical=RateLimit(1, 10.0), per_ip=None, margin=0.0)
+    refused: list[float] = []
+
+    class Refusing:
+        """``clock``, except that 5 s into the first wait another request is refused."""
+
+        def now(self) -> datetime:
+            return clock.now()
+
+        def monotonic(self) -> float:
+            return clock.monotonic()
+
+        def sleep(self, seconds: float) -> None:
+            if not refused:
+                clock.sleep(5.0)
+                refused.append(limiter.rate_limited(HISTORICAL, sent_at=0.0, now=5.0))
+                seconds -= 5.0
+            clock.sleep(seconds)
+
+        async def async_sleep(self, seconds: float) -> None:
+            raise NotImplementedError
+
+    waiter = SyncRateLimiter(limiter, clock=Refusing())
+    assert waiter.acquire(HISTORICAL) == 0.0
+    # Booked for 10 s; at 5 s a 429 closes the budget until 15 s: it wakes at 10, waits 5 more.
+    assert waiter.acquire(HISTORICAL) == pytest.approx(15.0)
+    assert refused == [15.0]
+    assert clock.sleeps == pytest.approx((5.0, 5.0, 5.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=8, allow_nan=False),
+            st.sampled_from(["book", "book", "book", "429", "ok"]),
+        ),
+        min_size=1,
+        max_size=100,
+    )
+)
+def test_pauses_and_estimates_never_let_a_window_exceed_the_budget(
+    events: list[tuple[float, str]],
+) -> None:
+    limit = RateLimit(6, 10.0)
+    limiter = RateLimiter(historical=limit, per_ip=None, margin=0.0)
+    now, grants = 0.0, list[tuple[float, float]]()
+    for gap, event in events:
+        now += gap
+        if event == "book":
+            grants.append((now + limiter.reserve(HISTORICAL, 1, now), 1.0))
+        elif event == "429":
+            limiter.rate_limited(HISTORICAL, sent_at=max(0.0, now - gap), now=now)
+        else:
+            limiter.succeeded(HISTORICAL, 1, sent_at=now)
+    if grants:
+        assert max_in_any_window(grants, limit.period) <= limit.requests
+    assert "limit=0" not in repr(limiter)

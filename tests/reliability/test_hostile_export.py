@@ -65,11 +65,6 @@ def export_at(now: str, directory: Path, **arguments: Any) -> ExportSummary:
 # --- item 1: units that hold unsettled buckets are not done ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 1: an export whose end lies after now records the unfinished days as "
-    "done (06-03 all zeros, 06-02 half a day); a rerun days later skips them for ever",
-)
 def test_an_export_past_now_completes_on_a_later_rerun_with_the_settled_rows(
     tmp_path: Path,
 ) -> None:
@@ -90,11 +85,6 @@ def test_an_export_past_now_completes_on_a_later_rerun_with_the_settled_rows(
     assert dataset_rows(target) == dataset_rows(tmp_path / "settled")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 1: a since_last run at 12:05 stores the 11:00 bucket while it is still "
-    "filling in, and no later run revisits it",
-)
 def test_nightly_since_last_runs_revisit_the_bucket_that_was_still_filling_in(
     tmp_path: Path,
 ) -> None:
@@ -129,11 +119,6 @@ def cli_export(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[...,
     return run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 1: `pyconviva export --end` past now writes 3 units; rerun at 06-05 it "
-    "writes 0 and skips 3, keeping the zeros",
-)
 def test_the_cli_rerun_after_the_days_have_passed_leaves_the_settled_dataset(
     cli_export: Callable[..., int | str | None], tmp_path: Path
 ) -> None:
@@ -185,11 +170,6 @@ def assert_one_consistent_dataset(directory: Path, runs: dict[str, set[str] | No
     assert leftovers(directory) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 11: two exports into one directory at once: each saves its own "
-    "manifest over the other's, and one run's cleanup deletes the other's temporary files",
-)
 def test_two_exports_racing_into_one_directory_keep_both_runs_units(tmp_path: Path) -> None:
     target = tmp_path / "shared"
     emulator = Emulator(now=at("2025-06-02T12:00:00Z"), latency=0.05)
@@ -240,11 +220,6 @@ def started_exporting(process: subprocess.Popen[str], emulator: Emulator, metric
         time.sleep(0.02)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 11: an export started while `pyconviva export` runs in the same "
-    "directory (another process) saves its manifest over the other's: its units are lost",
-)
 def test_an_export_started_while_a_cli_export_runs_there_loses_none_of_its_units(
     tmp_path: Path,
 ) -> None:
@@ -340,11 +315,6 @@ DAMAGED = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 12: a manifest with ranges [[1, 2]] or nested deeply raises a raw "
-    "AttributeError/RecursionError instead of a clear 'manifest damaged' error",
-)
 @pytest.mark.parametrize("content", list(DAMAGED.values()), ids=list(DAMAGED))
 def test_a_damaged_manifest_is_a_conviva_error_naming_it_before_any_request(
     tmp_path: Path, content: str
@@ -388,11 +358,6 @@ def exported_once() -> dict[str, Any]:
         return manifest_of_a_real_export(Path(directory))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 12: a manifest field of the wrong type (a range edge that is a "
-    "number) escapes as a raw AttributeError",
-)
 @settings(max_examples=40, deadline=None)
 @given(field=st.integers(0, 1000), value=st.sampled_from(MANIFEST_VALUES))
 @example(field=("ranges", 0, 0), value=1)
