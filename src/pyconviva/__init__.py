@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from pyconviva._bulk import BatchResult
     from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
     from pyconviva._clock import Clock, SystemClock
-    from pyconviva._dataset import ExportSummary, export_dataset
+    from pyconviva._dataset import DatasetBusyError, ExportSummary, ManifestError, export_dataset
     from pyconviva._query import MetricsQuery, QuerySpec
     from pyconviva._ratelimit import RateLimiter
     from pyconviva._results import MetadataResult, MetricsResult
@@ -51,7 +51,9 @@ _LAZY = {
     "BatchResult": "pyconviva._bulk",
     "Clock": "pyconviva._clock",
     "ConvivaAPI": "pyconviva._client",
+    "DatasetBusyError": "pyconviva._dataset",
     "ExportSummary": "pyconviva._dataset",
+    "ManifestError": "pyconviva._dataset",
     "MetadataResult": "pyconviva._results",
     "MetricsQuery": "pyconviva._query",
     "MetricsResult": "pyconviva._results",
@@ -92,7 +94,9 @@ __all__ = [
     "ConfigurationError",
     "ConvivaAPI",
     "ConvivaError",
+    "DatasetBusyError",
     "ExportSummary",
+    "ManifestError",
     "MetadataResult",
     "MetricsQuery",
     "MetricsResult",

@@ -219,8 +219,8 @@ class MetricsQuery:
 
     def describe(self) -> str:
         """One line for messages and reprs, e.g.
-        ``historical attempts, bitrate by isp, 2025-01-09T12:00:00Z..2025-01-10T12:00:00Z,
-        PT1H``."""
+        ``historical attempts, bitrate by isp, <start>..<end>, PT1H`` with the window's instants
+        as ``YYYY-MM-DDTHH:MM:SSZ``."""
         grouping = ""
         if self.group_by is not None:
             grouping = f" by {self.group_by}"
@@ -625,7 +625,7 @@ def _resolve_time_range(
     raise QueryError(
         f"time_range={_shown(time_range)} is not a time range; pass {_count_fix(root)}, a "
         "timedelta, a (start, end) pair of datetimes or ISO strings, or a dict such as "
-        "{'start_date': '2025-01-01', 'end_date': '2025-01-06'}",
+        "{'start_date': 'YYYY-MM-DD', 'end_date': 'YYYY-MM-DD'}",
         argument="time_range",
     )
 
@@ -764,7 +764,7 @@ def to_instant(value: object, name: str, *, argument: str = "time_range") -> dat
             raise QueryError(f"{name}={_shown(value)}: {exc}", argument=argument) from exc
     raise QueryError(
         f"{name}={_shown(value)} is not a datetime, date or ISO 8601 string; pass e.g. "
-        "'2025-01-01' or datetime(2025, 1, 1, tzinfo=timezone.utc)",
+        "'YYYY-MM-DD', 'YYYY-MM-DDTHH:MM:SSZ' or a datetime with tzinfo=timezone.utc",
         argument=argument,
     )
 
