@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pyconviva.testing import FIXED_NOW, VirtualClock
+
+# dlt reports usage to its vendor unless told not to; tests (and the docs' examples they run,
+# in this process and in the subprocesses that inherit the environment) never touch the network.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from pyconviva.cli.connection import Connection, connected
 from pyconviva.cli.destination import Destination, output_options, require_directory
 from pyconviva.cli.errors import errors_reported
 from pyconviva.cli.export_report import report_export
+from pyconviva.cli.exporter_command import exporter
 from pyconviva.cli.filter_check import filter_warnings
 from pyconviva.cli.output import (
     Tabular,
@@ -44,6 +45,7 @@ from pyconviva.cli.output import (
 )
 from pyconviva.cli.progress import progress_shown
 from pyconviva.cli.summary import DEFAULT_TOP, SummaryView, build_summary
+from pyconviva.cli.watch_command import watch
 
 if TYPE_CHECKING:
     from pyconviva._client import ConvivaAPI
@@ -74,6 +76,7 @@ Examples:
   pyconviva realtime concurrent-plays --minutes 10 --format json
   pyconviva export attempts plays --group-by isp --since-last --days 30 -d conviva-data
   pyconviva metrics --real-time
+  pyconviva watch --emulator --group-by isp --alert "rebuffering-ratio>2"
 
 \b
 Credentials: CONVIVA_CLIENT_ID and CONVIVA_CLIENT_KEY, or a profile in
@@ -94,6 +97,11 @@ Shell completion (bash; zsh and fish alike with zsh_source/fish_source):
 @click.version_option(__version__, prog_name="pyconviva")
 def app() -> None:
     """Query Conviva's Metrics V3 API: numbers, tables and exports from the shell."""
+
+
+# The integrations' commands live in their own modules (they load their extras when run).
+app.add_command(watch)
+app.add_command(exporter)
 
 
 _METRIC_ROWS = (
