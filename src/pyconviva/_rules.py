@@ -83,6 +83,13 @@ REAL_TIME_MAX_SPAN = timedelta(minutes=15)
 WIDE_LIMIT_MAX_SPAN = timedelta(hours=24)
 MAX_REPLY_BYTES = 5_700_000
 
+# How long the newest data keeps filling in after its bucket ends (API reference §9; the emulator
+# models both): historical buckets for about 10 minutes, real-time minutes for about one. Work
+# that stores data for good (exports, loads into a warehouse) waits this long; live views show
+# the newest minute that has settled.
+HISTORICAL_SETTLE_DELAY = timedelta(minutes=10)
+REAL_TIME_SETTLE_DELAY = timedelta(minutes=1)
+
 
 class RateLimit(NamedTuple):
     """A request budget: at most ``requests`` per ``period`` seconds."""

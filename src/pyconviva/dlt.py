@@ -33,7 +33,7 @@ from typing import Any
 from pyconviva import ConvivaAPI, QuerySpec, RateLimiter
 from pyconviva._exceptions import MissingDependencyError, QueryError
 from pyconviva._query import GroupBy, build_metrics_query, to_instant
-from pyconviva._rules import HISTORICAL, parse_granularity
+from pyconviva._rules import HISTORICAL, HISTORICAL_SETTLE_DELAY, parse_granularity
 
 # This module is itself named "dlt"; imports are absolute, so this finds the dlt package.
 try:
@@ -46,7 +46,7 @@ __all__ = ["SETTLE_DELAY", "conviva_source"]
 # Conviva's historical data for the newest ~10 minutes is still arriving (API reference §9):
 # a bucket is loaded once it ended at least this long ago, so the cursor never passes a bucket
 # whose numbers will still change.
-SETTLE_DELAY = timedelta(minutes=10)
+SETTLE_DELAY = HISTORICAL_SETTLE_DELAY
 _FIRST_RUN_DAYS = 7
 _WINDOW = timedelta(days=90)  # the longest range one historical request may cover
 _DAY = timedelta(days=1)

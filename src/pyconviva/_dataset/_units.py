@@ -16,6 +16,7 @@ from pyconviva._exceptions import QueryError
 from pyconviva._query import GroupBy
 from pyconviva._rules import (
     HISTORICAL,
+    HISTORICAL_SETTLE_DELAY,
     Granularity,
     format_instant,
     human_duration,
@@ -37,11 +38,9 @@ __all__ = [
 
 DAY = timedelta(days=1)
 
-SETTLE_DELAY = timedelta(minutes=10)
-"""How long the API's newest historical data keeps filling in. A unit is *settled* (done, never
-fetched again) only when its last bucket ended at least this long ago; a unit with a newer bucket
-is written as provisional and fetched again by the next run. Conviva's own integrations find the
-last ~10 minutes unstable, and the emulator models 10 minutes."""
+SETTLE_DELAY = HISTORICAL_SETTLE_DELAY
+"""A unit is *settled* (done, never fetched again) only when its last bucket ended at least this
+long ago; a unit with a newer bucket is written as provisional and fetched again by the next run."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from pyconviva._query import QuerySpec, build_metrics_query
+from pyconviva._rules import REAL_TIME_SETTLE_DELAY
 from pyconviva.exporter.config import ExporterConfig, Target
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ _log = logging.getLogger("pyconviva.exporter")
 _MINUTE = timedelta(minutes=1)
 # The newest real-time minute is still filling for about a minute after it ends (API reference
 # §9; the emulator models it): a minute is exported once it ended this long ago.
-SETTLE = timedelta(minutes=1)
+SETTLE = REAL_TIME_SETTLE_DELAY
 # Three buckets: the settled minute, the one settling and the one filling.
 _POLL_MINUTES = 3
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pyconviva._exceptions import QueryError
+from pyconviva._rules import REAL_TIME_SETTLE_DELAY
 
 __all__ = [
     "DEFAULT_SERIES",
@@ -34,9 +35,8 @@ __all__ = [
 
 HISTORY_MINUTES = 15
 _MINUTE = timedelta(minutes=1)
-# The newest real-time minute is still filling for about a minute after it ends (API reference
-# §9; the emulator models it): a minute is shown once it ended this long ago.
-SETTLE = timedelta(minutes=1)
+# A minute is shown once it ended this long ago: until then it is still filling in.
+SETTLE = REAL_TIME_SETTLE_DELAY
 # Fields that are shares in percent: their change is shown in points, not in percent of itself.
 _PERCENT_FIELDS = frozenset({"percentage", "ratio"})
 _SERIES_RE = re.compile(r"(?P<metric>[A-Za-z][A-Za-z0-9_-]*)(?:\.(?P<field>[A-Za-z_]+))?")
