@@ -10,6 +10,8 @@ timed in turns (medians). A short cProfile of the in-process path (the same hand
 socket) then shows what dominates.
 
 Run: python benchmarks/bench_emulator_server.py [--repeat-big 5] [--repeat-small 200]
+     [--audience small|large]   (default large; the big query is by ISP, which at the large
+     audience's scale no longer fits in one reply: use --audience small for the 5 MB reply)
 """
 
 from __future__ import annotations
@@ -67,9 +69,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat-big", type=int, default=7)
     parser.add_argument("--repeat-small", type=int, default=200)
+    parser.add_argument("--audience", default="large")
     args = parser.parse_args()
 
-    emulator = Emulator(now=NOW)
+    emulator = Emulator(now=NOW, audience=args.audience)
+    print(f"audience: {args.audience}")
     service = MetricsService(emulator.settings.service_settings())
     in_process = httpx2.Client(transport=emulator.transport(), auth=AUTH, base_url="http://emu")
 

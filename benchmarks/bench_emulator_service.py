@@ -7,9 +7,11 @@ built on first use) and warm (the same service again), in one run:
   * minutely: 24 hours at PT1M of three metrics (counts within hours take the slower path)
   * 413:      90 days hourly of quality-summary by cdn-edge-server (stops at the size cap)
 Beside the warm figure: what ``json.dumps`` of the same reply content costs alone, to show what
-writing the JSON text directly saves.
+writing the JSON text directly saves. Each query runs on both audiences, the small one (240
+segments) and the large one (the default: a large service's thousands of values), side by side;
+at the large audience's scale the 90-day group-by by ISP no longer fits in one reply (413).
 
-Run: python benchmarks/bench_emulator_service.py [--repeat 5]
+Run: python benchmarks/bench_emulator_service.py [--repeat 5] [--audiences small,large]
 """
 
 from __future__ import annotations
@@ -65,22 +67,25 @@ def median_ms(call: Callable[[], object], repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--audiences", default="small,large")
     args = parser.parse_args()
     print(
-        f"{'query':38} {'status':>6} {'bytes':>9} {'cold ms':>9} {'warm ms':>9}"
+        f"{'query':38} {'audience':>8} {'status':>6} {'bytes':>9} {'cold ms':>9} {'warm ms':>9}"
         f" {'cold/warm':>10} {'json.dumps ms':>14} {'dumps/warm':>11}"
     )
-    for name, (path, query) in QUERIES.items():
+    for (name, (path, query)), audience in itertools.product(
+        QUERIES.items(), args.audiences.split(",")
+    ):
         request = EmulatorRequest("GET", path, query, HEADERS)
-        fresh = MetricsService(ServiceSettings(seed=next(_seeds)))
+        fresh = MetricsService(ServiceSettings(seed=next(_seeds), audience=audience))
         cold = timed(lambda s=fresh, r=request: s.handle(r, NOW))
         reply = fresh.handle(request, NOW)
         warm = median_ms(lambda s=fresh, r=request: s.handle(r, NOW), args.repeat)
         content = json.loads(reply.body)
         dumps = median_ms(lambda c=content: json.dumps(c, separators=(",", ":")), args.repeat)
         print(
-            f"{name:38} {reply.status:>6} {len(reply.body):>9,} {cold:>9.1f} {warm:>9.1f}"
-            f" {cold / warm:>10.2f} {dumps:>14.1f} {dumps / warm:>11.2f}"
+            f"{name:38} {audience:>8} {reply.status:>6} {len(reply.body):>9,} {cold:>9.1f}"
+            f" {warm:>9.1f} {cold / warm:>10.2f} {dumps:>14.1f} {dumps / warm:>11.2f}"
         )
 
 

@@ -19,7 +19,7 @@ NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
 AUTH = {"authorization": "Basic " + base64.b64encode(b"demo-client-id:demo-client-key").decode()}
 HISTORICAL = "/insights/3.0/metrics"
 REAL_TIME = "/insights/3.0/real-time-metrics"
-SERVICE = MetricsService(ServiceSettings(seed=7))
+SERVICE = MetricsService(ServiceSettings(seed=7, audience="small"))
 
 ADDITIVE = sorted(name for name, info in METRICS.items() if info.additive)
 DIMENSIONS = [
@@ -175,8 +175,8 @@ def test_the_same_question_gets_the_same_bytes_from_any_service_of_the_seed() ->
         AUTH,
     )
     first = SERVICE.handle(request, NOW)
-    again = MetricsService(ServiceSettings(seed=7)).handle(request, NOW)
-    other_seed = MetricsService(ServiceSettings(seed=8)).handle(request, NOW)
+    again = MetricsService(ServiceSettings(seed=7, audience="small")).handle(request, NOW)
+    other_seed = MetricsService(ServiceSettings(seed=8, audience="small")).handle(request, NOW)
     assert first == again
     assert first.body != other_seed.body
 

@@ -76,3 +76,41 @@ def test_module_prints_no_custom_key_when_serving() -> None:
         process.communicate(timeout=10)
     assert "CONVIVA_CLIENT_KEY=(the key you gave)" in printed
     assert "s3cret" not in printed
+
+
+def test_module_takes_the_whole_option_set() -> None:
+    args = ["--port", "0", "--host", "127.0.0.1", "--audience", "small", "--rate-limit",
+            "--disable-metric", "plays", "--disable-dimension", "asn",
+            "--client-id", "me"]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pyconviva.emulator", *args], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    try:
+        lines = [process.stdout.readline() for _ in range(4)]
+        url = lines[1].strip().removeprefix("CONVIVA_BASE_URL=")
+        config = httpx2.get(url + "/_emulator/config").json()
+        plays = httpx2.get(
+            url + "/insights/3.0/metrics/plays",
+            params={"days": "1"},
+            auth=("me", "demo-client-key"),
+        )
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert lines[2].strip() == "CONVIVA_CLIENT_ID=me"
+    assert (config["audience"], config["rate_limit"]) == ("small", 1.0)
+    assert (config["disabled_metrics"], config["disabled_dimensions"]) == (["plays"], ["asn"])
+    assert plays.status_code == 403
+
+
+def test_module_refuses_a_bad_setting_with_its_reason() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pyconviva.emulator", "--disable-metric", "plais"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "unknown metric 'plais'" in done.stderr

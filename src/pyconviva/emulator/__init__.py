@@ -5,6 +5,10 @@ needs — seed, fixed clock, latency, scripted faults, rate-limit enforcement an
 and offers it over two wires that give the same bytes: :meth:`Emulator.transport` (an httpx2
 transport for ``Client`` and ``AsyncClient``) and :meth:`Emulator.serve` (a threaded HTTP/1.1
 server on 127.0.0.1). The same controls are served under ``/_emulator/...`` on both.
+
+Its data comes from an audience: ``"large"`` (the default), a large streaming service with
+thousands of cities, networks and assets, or ``"small"``, a few hundred segments for tiny replies.
+An account's restrictions (``disabled_metrics``, ``disabled_dimensions``) are answered with 403.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from pyconviva._clock import Clock, with_wall_time
+from pyconviva.emulator._audience import AUDIENCES, DEFAULT_AUDIENCE
 from pyconviva.emulator._controls import (
     CONTROL_PREFIX,
     Controls,
     LoggedRequest,
     Settings,
+    account_names,
+    clock_setting,
     handle_control,
     rate_scale,
 )
@@ -52,6 +60,7 @@ if TYPE_CHECKING:
     from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
 
 __all__ = [
+    "AUDIENCES",
     "DEFAULT_RANDOM_MIX",
     "DropConnection",
     "Emulator",
@@ -88,7 +97,7 @@ class Emulator:
         self,
         *,
         seed: int = 0,
-        now: datetime | None = None,
+        now: datetime | str | None = None,
         client_id: str = "demo-client-id",
         client_key: str = "demo-client-key",
         latency: float = 0.0,
@@ -97,12 +106,20 @@ class Emulator:
         fault_rate: float = 0.0,
         strict_real_time: bool = False,
         legacy_default_range: bool = False,
+        audience: str = DEFAULT_AUDIENCE,
+        disabled_metrics: Iterable[str] = (),
+        disabled_dimensions: Iterable[str] = (),
     ) -> None:
-        """``fault_rate``: fault that fraction of requests, drawn reproducibly from the seed out of
-        :data:`DEFAULT_RANDOM_MIX` (see :meth:`set_random_faults` to choose the kinds)."""
+        """``now``: a fixed clock (a datetime or an ISO 8601 string); None follows real time.
+        ``fault_rate``: fault that fraction of requests, drawn reproducibly from the seed out of
+        :data:`DEFAULT_RANDOM_MIX` (see :meth:`set_random_faults` to choose the kinds).
+        ``audience``: ``"large"``, a large streaming service (thousands of cities, networks and
+        assets), or ``"small"``, a few hundred segments for tiny replies.
+        ``disabled_metrics`` / ``disabled_dimensions``: what this account may not use, answered
+        with 403 as a real account's restrictions are."""
         settings = Settings(
             seed=seed,
-            now=now,
+            now=clock_setting(now),
             latency=latency,
             jitter=jitter,
             rate_limit=rate_scale(rate_limit),
@@ -110,6 +127,9 @@ class Emulator:
             client_key=client_key,
             strict_real_time=strict_real_time,
             legacy_default_range=legacy_default_range,
+            audience=audience,
+            disabled_metrics=account_names(disabled_metrics, "disabled_metrics"),
+            disabled_dimensions=account_names(disabled_dimensions, "disabled_dimensions"),
         )
         random_faults = RandomFaults(rate=fault_rate, seed=seed) if fault_rate else None
         self._controls = Controls(settings, random_faults)
@@ -118,7 +138,10 @@ class Emulator:
 
     def __repr__(self) -> str:
         s = self._controls.settings
-        return f"Emulator(seed={s.seed}, now={s.now!r}, client_id={s.client_id!r})"
+        return (
+            f"Emulator(seed={s.seed}, now={s.now!r}, client_id={s.client_id!r}, "
+            f"audience={s.audience!r})"
+        )
 
     # settings
 
@@ -139,17 +162,22 @@ class Emulator:
         self,
         *,
         seed: int | _Unset = _UNSET,
-        now: datetime | _Unset | None = _UNSET,
+        now: datetime | str | _Unset | None = _UNSET,
         latency: float | _Unset = _UNSET,
         jitter: float | _Unset = _UNSET,
         rate_limit: bool | float | _Unset = _UNSET,
         client_id: str | _Unset = _UNSET,
         client_key: str | _Unset = _UNSET,
+        audience: str | _Unset = _UNSET,
+        disabled_metrics: Iterable[str] | _Unset = _UNSET,
+        disabled_dimensions: Iterable[str] | _Unset = _UNSET,
     ) -> None:
-        """Change settings; the data set follows a new seed, the checks follow new credentials.
+        """Change settings; the data set follows a new seed or audience, the checks follow new
+        credentials and account restrictions.
 
-        ``now=None`` returns to the real clock; ``rate_limit`` is ``True``/``False`` or a scale of
-        the published limits (0.05: 20 historical requests a minute instead of 400).
+        ``now=None`` returns to the real clock (an ISO 8601 string fixes it like a datetime);
+        ``rate_limit`` is ``True``/``False`` or a scale of the published limits (0.05: 20
+        historical requests a minute instead of 400).
         """
         given = {
             "seed": seed,
@@ -159,6 +187,9 @@ class Emulator:
             "rate_limit": rate_limit,
             "client_id": client_id,
             "client_key": client_key,
+            "audience": audience,
+            "disabled_metrics": disabled_metrics,
+            "disabled_dimensions": disabled_dimensions,
         }
         self._controls.configure(**{k: v for k, v in given.items() if v is not _UNSET})
 
@@ -273,13 +304,21 @@ class Emulator:
         return serve(self, host, port, allow_remote=allow_remote)
 
     def client(self, **kwargs: Any) -> ConvivaAPI:
-        """A ``ConvivaAPI`` wired to this emulator in process, with its credentials and clock."""
+        """A ``ConvivaAPI`` wired to this emulator in process, with its credentials and clock.
+
+        ``kwargs`` go to the client. The client tells the time by the emulator's :meth:`now`,
+        so client and server agree on what "the last 5 days" means. A ``clock=`` given here
+        (e.g. ``pyconviva.testing.VirtualClock()``) supplies the client's waits and monotonic
+        time only, so retries and rate-limit pacing cost no real time; the emulator's data
+        clock stays as it is, and moves only with :meth:`advance` or :meth:`configure`. (A
+        bare function as ``clock=`` replaces the wall time, as it always did.)
+        """
         from pyconviva._client import ConvivaAPI  # lazy: the client imports the emulator
 
         return ConvivaAPI(**self._client_arguments(kwargs))
 
     def async_client(self, **kwargs: Any) -> AsyncConvivaAPI:
-        """An ``AsyncConvivaAPI`` wired to this emulator in process."""
+        """An ``AsyncConvivaAPI`` wired to this emulator in process; see :meth:`client`."""
         from pyconviva._client import AsyncConvivaAPI  # lazy: avoids an import cycle
 
         return AsyncConvivaAPI(**self._client_arguments(kwargs))
@@ -289,7 +328,11 @@ class Emulator:
             "transport": self.transport(),
             "client_id": self.client_id,
             "client_key": self.client_key,
-            "clock": self.now,
         }
         arguments.update(overrides)
+        timing = overrides.get("clock")
+        if timing is None:
+            arguments["clock"] = self.now
+        elif isinstance(timing, Clock):
+            arguments["clock"] = with_wall_time(timing, self.now)
         return arguments

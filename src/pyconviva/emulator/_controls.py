@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pyconviva._catalog import find_dimension, find_metric, suggest_dimensions, suggest_metrics
 from pyconviva._exceptions import QueryError
 from pyconviva._rules import (
     HISTORICAL,
@@ -30,6 +31,7 @@ from pyconviva._rules import (
     format_instant,
     parse_instant,
 )
+from pyconviva.emulator._audience import DEFAULT_AUDIENCE, check_audience
 from pyconviva.emulator._faults import (
     Fault,
     FaultScript,
@@ -47,6 +49,8 @@ __all__ = [
     "LoggedRequest",
     "Settings",
     "SlidingWindows",
+    "account_names",
+    "clock_setting",
     "handle_control",
     "rate_scale",
 ]
@@ -74,7 +78,12 @@ def rate_scale(value: bool | float | None) -> float | None:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a test may set; :meth:`Controls.reset` returns to the first one."""
+    """Everything a test may set; :meth:`Controls.reset` returns to the first one.
+
+    ``now`` may be given as an ISO 8601 string; metric and dimension names in any spelling the
+    client accepts (``device_name`` or ``device-name``). Bad values raise :class:`QueryError`
+    (a ``ValueError``), values of the wrong type ``TypeError``.
+    """
 
     seed: int = 0
     now: datetime | None = None  # a fixed clock; None follows the real UTC clock
@@ -85,8 +94,13 @@ class Settings:
     client_key: str = field(default="demo-client-key", repr=False)
     strict_real_time: bool = False
     legacy_default_range: bool = False
+    audience: str = DEFAULT_AUDIENCE
+    disabled_metrics: frozenset[str] = frozenset()  # the account's: 403 when asked for
+    disabled_dimensions: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise TypeError(f"seed must be a whole number, got {self.seed!r}")
         if self.latency < 0:
             raise QueryError(
                 f"latency is in seconds, 0 or more, got {self.latency}", argument="latency"
@@ -99,8 +113,15 @@ class Settings:
             raise QueryError(
                 f"rate_limit scale must be positive, got {self.rate_limit}", argument="rate_limit"
             )
-        if self.now is not None and self.now.tzinfo is None:
-            object.__setattr__(self, "now", self.now.replace(tzinfo=timezone.utc))
+        object.__setattr__(self, "now", clock_setting(self.now))
+        try:
+            check_audience(self.audience)
+        except ValueError as exc:
+            raise QueryError(str(exc), argument="audience") from None
+        metrics = account_names(self.disabled_metrics, "disabled_metrics")
+        dimensions = account_names(self.disabled_dimensions, "disabled_dimensions")
+        object.__setattr__(self, "disabled_metrics", metrics)
+        object.__setattr__(self, "disabled_dimensions", dimensions)
 
     def service_settings(self) -> ServiceSettings:
         return ServiceSettings(
@@ -109,6 +130,9 @@ class Settings:
             client_key=self.client_key,
             strict_real_time=self.strict_real_time,
             legacy_default_range=self.legacy_default_range,
+            audience=self.audience,
+            disabled_metrics=self.disabled_metrics,
+            disabled_dimensions=self.disabled_dimensions,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -120,7 +144,48 @@ class Settings:
             "jitter": self.jitter,
             "rate_limit": self.rate_limit if self.rate_limit is not None else False,
             "client_id": self.client_id,
+            "audience": self.audience,
+            "disabled_metrics": sorted(self.disabled_metrics),
+            "disabled_dimensions": sorted(self.disabled_dimensions),
         }
+
+
+def clock_setting(value: object) -> datetime | None:
+    """A fixed clock setting as an aware UTC datetime: from a datetime (naive means UTC), an
+    ISO 8601 string, or None (the real clock)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return parse_instant(value)
+        except ValueError as exc:
+            raise QueryError(f"now: {exc}", argument="now") from None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    raise TypeError(
+        f"now must be a datetime, an ISO 8601 string such as '2025-01-10T00:00:00Z' or None, "
+        f"got {type(value).__name__}"
+    )
+
+
+def account_names(names: Iterable[str], argument: str) -> frozenset[str]:
+    """Metric (``disabled_metrics``) or dimension names in their path spelling; QueryError
+    naming an unknown one, TypeError for a bare string (a common slip for a one-item list)."""
+    if isinstance(names, str):
+        raise TypeError(f"{argument} takes a collection of names, e.g. [{names!r}], not a string")
+    metrics = argument == "disabled_metrics"
+    canonical = set()
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{argument} takes names (strings), got {name!r}")
+        found = find_metric(name) if metrics else find_dimension(name)
+        if found is None:
+            close = suggest_metrics(name) if metrics else suggest_dimensions(name)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            kind = "metric" if metrics else "dimension"
+            raise QueryError(f"{argument}: unknown {kind} {name!r}{hint}", argument=argument)
+        canonical.add(found.name)
+    return frozenset(canonical)
 
 
 @dataclass(frozen=True)
@@ -332,15 +397,19 @@ def _config_changes(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError('send a JSON object such as {"seed": 1, "now": "2025-01-01T00:00:00Z"}')
     changes = dict(data)
-    allowed = {"seed", "now", "latency", "jitter", "rate_limit"}
+    allowed = {"seed", "now", "latency", "jitter", "rate_limit", "audience"} | _ACCOUNT
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ValueError(
             f"unknown setting(s) {', '.join(unknown)}; use {', '.join(sorted(allowed))}"
         )
-    if isinstance(changes.get("now"), str):
-        changes["now"] = parse_instant(changes["now"])
+    for name in _ACCOUNT & changes.keys():
+        if not isinstance(changes[name], list):
+            raise ValueError(f'"{name}" takes a list of names, e.g. ["concurrent-plays"]')
     return changes
+
+
+_ACCOUNT = {"disabled_metrics", "disabled_dimensions"}
 
 
 def _faults_json(controls: Controls) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """The emulator's deterministic, believable and consistent synthetic data.
 
-The audience (segments, saved filters, KPI sets) lives in ``_population``; here, in order:
+Who watches (audiences of segments over traffic profiles) lives in ``_audience``; here, in order:
 
-* The time profile: daily and weekly cycles in each segment's local time, and two weekly
+* The time profile: daily and weekly cycles in each profile's local time, and two weekly
   incidents (an ISP outage that fails start attempts, a CDN degradation that stalls playback).
-* Counts and recipes: every segment has cumulative underlying counts (attempts, plays, minutes,
+* Counts and recipes: every profile has cumulative underlying counts (attempts, plays, minutes,
   stalling seconds, bitrate sums, ...) and every metric value is a recipe over their sums, so
   ratios and percentages come from the same counts as the counts themselves. ``DataModel``
   says how the counts are built so that they add up exactly however a question is sliced.
@@ -13,28 +13,32 @@ The audience (segments, saved filters, KPI sets) lives in ``_population``; here,
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import operator
+import threading
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from pyconviva.emulator._population import KPIS, POPULATION, Segment, hash_text
+from pyconviva.emulator._population import KPIS, hash_text
 
 __all__ = [
     "HISTORICAL_LAG",
     "INCIDENTS",
     "REAL_TIME_LAG",
     "RECIPES",
+    "TOTAL_ATTEMPTS_PER_HOUR",
     "DataModel",
     "Incident",
+    "Mix",
     "Number",
+    "Profile",
     "counters_for",
     "evaluate",
-    "model_for",
     "repeat_factor",
 ]
 
@@ -64,8 +68,8 @@ TOTAL_ATTEMPTS_PER_HOUR = 90_000.0
 
 @dataclass(frozen=True)
 class Incident:
-    """A weekly incident hitting every segment with ``dimension == value``: ``hours`` long,
-    starting ``start`` hours after Monday 00:00 local time."""
+    """A weekly incident hitting every segment with ``dimension == value`` (its profiles name
+    it): ``hours`` long, starting ``start`` hours after Monday 00:00 local time."""
 
     name: str
     dimension: str
@@ -85,10 +89,10 @@ INCIDENTS: tuple[Incident, ...] = (
 
 @dataclass(frozen=True)
 class _Component:
-    """One periodic part of the traffic: ``share`` of a segment's attempts follow ``weekly``
+    """One periodic part of the traffic: ``share`` of a profile's attempts follow ``weekly``
     (else daily) cycles and seeded hourly noise that repeats every ``period`` hours. Periods of
     168, 120 and 72 hours add up to noise that repeats only every 105 days, longer than any
-    request, while each part stays a small table per segment."""
+    request, while each part stays a small table per profile."""
 
     period: int
     share: float
@@ -111,15 +115,16 @@ _COMPONENTS = (
 
 
 # --------------------------------------------------------------------------------------------
-# Underlying counts. Each is a cumulative, non-decreasing integer (or float sum) per segment,
-# evaluated at any instant; a bucket's count is the difference at its two ends, so buckets of
-# any size, split windows and groups of segments all add up exactly.
+# Underlying counts. Each is a cumulative, non-decreasing integer per profile, evaluated at any
+# instant; a bucket's count is the difference at its two ends, so buckets of any size, split
+# windows and groups of segments (whole numbers of copies of profiles) all add up exactly.
 # --------------------------------------------------------------------------------------------
 
 # name -> (operation, operands...). Operations: "base" attempts from the time profile;
 # "incident" extra attempts during an incident; "add"/"sub" of two counts; "mul" floor of a
-# per-segment rate times a count (a subset when the rate is below 1); "mulf" the same as a float
-# sum; "mul_inc"/"mulf_inc" plus a rate times the segment's incident traffic. Listed parents first.
+# per-profile rate times a count (a subset when the rate is below 1; sums such as bitrate times
+# minutes when above); "mul_inc" plus a rate times the profile's incident traffic. Every count
+# is a whole number, so that sums over profiles are exact. Listed parents first.
 _COUNTERS: Mapping[str, tuple[str, ...]] = {
     "A0": ("base",),
     "K": ("incident", "inc_retries", "isp_outage"),
@@ -139,8 +144,8 @@ _COUNTERS: Mapping[str, tuple[str, ...]] = {
     "M": ("mul", "P", "minutes_per_play"),
     "RB": ("mul_inc", "M", "rebuffering_s_per_min", "inc_rebuffering", "cdn_degradation"),
     "CIRB": ("mul", "RB", "cir"),
-    "BR": ("mulf_inc", "M", "bitrate_kbps", "inc_bitrate", "cdn_degradation"),
-    "FR": ("mulf", "M", "framerate"),
+    "BR": ("mul_inc", "M", "bitrate_kbps", "inc_bitrate", "cdn_degradation"),
+    "FR": ("mul", "M", "framerate"),
     "ST": ("mul_inc", "P", "start_ms", "inc_start_ms", "cdn_degradation"),
     "RS": ("mul", "P", "restarts"),
     "RTS": ("mul", "RS", "restart_ms"),
@@ -155,7 +160,7 @@ _COUNTERS: Mapping[str, tuple[str, ...]] = {
     "NZC": ("mul", "E", "non_zero_cirr"),
     "ZC": ("sub", "E", "NZC"),
     "CIRX": ("mul", "NZC", "cir_exits"),
-    "PCS": ("mulf", "E", "percent_complete"),
+    "PCS": ("mul", "E", "percent_complete"),
     "EWA": ("mul", "E", "with_ads"),
     "EWOA": ("sub", "E", "EWA"),
     "PWA": ("mul", "P", "with_ads"),
@@ -189,14 +194,14 @@ _COUNTERS: Mapping[str, tuple[str, ...]] = {
     "AM": ("mul", "AI", "ad_minutes"),
     "ARB": ("mul", "AM", "ad_rebuffering_s_per_min"),
     "ACIRB": ("mul", "ARB", "cir"),
-    "ABR": ("mulf", "AM", "ad_bitrate_kbps"),
-    "AFR": ("mulf", "AM", "framerate"),
+    "ABR": ("mul", "AM", "ad_bitrate_kbps"),
+    "AFR": ("mul", "AM", "framerate"),
     "AST": ("mul", "AI", "ad_start_ms"),
     "ARS": ("mul", "AI", "ad_restarts"),
     "ARTS": ("mul", "ARS", "restart_ms"),
     "ADUR": ("mul", "AI", "ad_duration_s"),
     "ACOMP": ("mul", "AI", "ad_completed"),
-    "APCS": ("mulf", "AI", "ad_percent_complete"),
+    "APCS": ("mul", "AI", "ad_percent_complete"),
     "SLP": ("mul", "AI", "slates"),
     "SLD": ("mul", "SLP", "slate_s"),
 }
@@ -205,22 +210,37 @@ _COUNTERS: Mapping[str, tuple[str, ...]] = {
 _KPI_RATES = ("high_rebuffering", "high_startup", "low_bitrate", "bad", "bad_minutes")
 
 
-def _segment_rates(seed: int, segment: Segment) -> dict[str, float]:
-    """Per-segment rates: the segment's traits, shaded by a seeded +-20 % jitter per rate."""
+@dataclass(frozen=True)
+class Profile:
+    """A traffic profile: the unit whose counts are built. An audience's segments are each a
+    whole number of copies of one profile, so that any group's counts are exact sums."""
+
+    index: int
+    attempts_per_hour: float  # the mean, over a week, of its attempts an hour
+    tz_hours: int  # local time offset of its daily and weekly cycles and incidents
+    mobile: bool  # phones and tablets: slower starts, more failures, lower bitrate
+    emerging: bool  # markets with slower networks
+    cdn: str
+    incidents: frozenset[str]  # names of the INCIDENTS that hit it
+    traits: Mapping[str, float]  # typical minutes per play, bitrate, start time, ...
+
+
+def _profile_rates(seed: int, profile: Profile) -> dict[str, float]:
+    """A profile's rates: its traits, shaded by a seeded +-20 % jitter per rate."""
 
     def jitter(name: str) -> float:
-        return 0.8 + 0.4 * _unit(seed, 3, segment.index, hash_text(name))
+        return 0.8 + 0.4 * _unit(seed, 3, profile.index, hash_text(name))
 
-    traits = segment.traits
-    mobile = segment.values["device_category"] in ("Mobile", "Tablet")
-    emerging = segment.values["geo_country_code"] in ("br", "in")
+    traits = profile.traits
+    mobile = profile.mobile
+    emerging = profile.emerging
     rebuffering = traits["rebuffering_s_per_min"] * jitter("rebuffering")
     start_ms = 1700.0 * (1.35 if mobile else 1.0) * (1.3 if emerging else 1.0) * jitter("start")
     bitrate = traits["bitrate_kbps"] * (0.75 if emerging else 1.0) * jitter("bitrate")
     high_rebuffering = min(0.3, 0.035 * rebuffering / 0.27)
     high_startup = min(0.3, 0.05 * start_ms / 1700.0)
     low_bitrate = min(0.3, 0.06 * 4000.0 / bitrate)
-    vpf = 0.006 * (1.4 if segment.values["cdn"] == "Edgio" else 1.0) * jitter("vpf")
+    vpf = 0.006 * (1.4 if profile.cdn == "Edgio" else 1.0) * jitter("vpf")
     bad = min(0.5, 0.6 * (high_rebuffering + high_startup + low_bitrate) + vpf)
     ads = traits["ads"]
     rates = {
@@ -234,7 +254,7 @@ def _segment_rates(seed: int, segment: Segment) -> dict[str, float]:
         "rebuffering_s_per_min": rebuffering,
         "cir": 0.55,
         "bitrate_kbps": bitrate,
-        "framerate": traits["framerate"] * (0.97 + 0.03 * _unit(seed, 4, segment.index)),
+        "framerate": traits["framerate"] * (0.97 + 0.03 * _unit(seed, 4, profile.index)),
         "start_ms": start_ms,
         "restarts": 0.35,
         "restart_ms": 900.0 * jitter("restart"),
@@ -266,9 +286,8 @@ def _segment_rates(seed: int, segment: Segment) -> dict[str, float]:
         "slates": 0.02,
         "slate_s": 18.0 * jitter("slate"),
     }
-    affected = {i.name for i in INCIDENTS if segment.values[i.dimension] == i.value}
-    outage = "isp_outage" in affected
-    degraded = "cdn_degradation" in affected
+    outage = "isp_outage" in profile.incidents
+    degraded = "cdn_degradation" in profile.incidents
     played = 0.9 * rates["minutes_per_play"]  # minutes played per attempt, roughly
     rates.update(
         inc_retries=0.9 if outage else 0.0,  # failing retries: attempts up 90 %, all failing
@@ -474,18 +493,21 @@ def evaluate(
 
 
 # --------------------------------------------------------------------------------------------
-# The model: per-segment tables of cumulative counts, summed per group at bucket boundaries
+# The model: per-profile tables of cumulative counts, combined per group at bucket boundaries
 # --------------------------------------------------------------------------------------------
 
 _NOISE_SIZE = 8192
 _NOISE_AMPLITUDE = 0.4  # knots within +-0.2 of the lower neighbouring hour: counts never fall
 HISTORICAL_LAG = timedelta(minutes=10)
 REAL_TIME_LAG = timedelta(minutes=1)
-_GROUP_CACHE_SIZE = 512  # summed tables of (counter, group): about 15 kB each
-_FLOAT_COUNTERS = frozenset(name for name, op in _COUNTERS.items() if op[0].startswith("mulf"))
+_TABLE_LENGTH = sum(part.period + 1 for part in _COMPONENTS)
+_PACKED_KEPT = 24  # counters whose packed tables are kept: a metric group's worth
 
 # One cumulative table per component, `period + 1` long, starting at 0.
-Tables = tuple[Sequence[Number], ...]
+Tables = tuple[Sequence[int], ...]
+
+# A group of segments: the profiles it holds (each once, ascending) and how many copies of each.
+Mix = tuple[tuple[int, ...], tuple[int, ...]]
 
 
 def _depends_on_kpi(name: str) -> bool:
@@ -501,29 +523,35 @@ _KPI_DEPENDENT = frozenset(name for name in _COUNTERS if _depends_on_kpi(name))
 
 
 class DataModel:
-    """Deterministic synthetic counts for one seed.
+    """Deterministic synthetic counts for one seed over an audience's profiles.
 
-    Each segment's attempts are the sum of three periodic parts (see ``_Component``); each part
+    Each profile's attempts are the sum of three periodic parts (see ``_Component``); each part
     is a table of cumulative attempts over its period, drawn from the daily/weekly cycle in the
-    segment's local time plus seeded hourly noise small enough that the table never decreases.
-    Every other count is derived from the attempts table as nested floors of per-segment rates
+    profile's local time plus seeded hourly noise small enough that the table never decreases.
+    Every other count is derived from the attempts table as nested floors of per-profile rates
     (plays within attempts, ended plays within plays, ...) plus the weekly incidents. The count
     up to hour h is ``cycles * table[period] + table[remainder]`` summed over the parts, and
-    within an hour it advances in proportion to the segment's attempts in that hour. A bucket's
-    count is the difference at its two ends, so it adds up exactly over segments (group-by and
-    OR filters), over adjacent windows and over finer buckets; and tables summed per group make
-    a 90-day hourly query cost little more than its number of rows.
+    within an hour it advances in proportion to the profile's attempts in that hour.
+
+    A group of segments is a mix of profiles (each with its number of copies), and its count is
+    the same whole-number combination of the profiles' counts. A bucket's count is the
+    difference at its two ends, so it adds up exactly over segments (group-by and OR filters),
+    over adjacent windows and over finer buckets. The combinations are computed on whole
+    vectors at once: a vector of non-negative integers packed into one Python integer (64 bits
+    a field) is scaled and added in a single arithmetic operation, with no carry between fields.
 
     The newest data is incomplete: an instant within ``lag`` of now is read as if time ran
     slower there (its data still arriving), and nothing after now exists yet.
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, profiles: Sequence[Profile], seed: int) -> None:
         self.seed = seed
+        self._profiles = tuple(profiles)
         noise = [_unit(seed, 1, i) - 0.5 for i in range(_NOISE_SIZE)]
         self._noise = noise + noise
-        self._salt = [_mix(seed ^ _mix(2 + s.index)) % _NOISE_SIZE for s in POPULATION]
-        base = [_segment_rates(seed, s) for s in POPULATION]
+        self._salt = [_mix(seed ^ _mix(2 + p.index)) % _NOISE_SIZE for p in self._profiles]
+        self._phase = [_unit(seed, 5, p.index) for p in self._profiles]
+        base = [_profile_rates(seed, p) for p in self._profiles]
         self._rates = {
             kpi.id: [
                 {k: v * kpi.multiplier if k in _KPI_RATES else v for k, v in rates.items()}
@@ -532,19 +560,23 @@ class DataModel:
             for kpi in KPIS.values()
         }
         self._tables: dict[tuple[str, int], list[Tables]] = {}
-        self._group_cache: dict[tuple[str, int, tuple[int, ...]], Tables] = {}
+        self._packed_tables: dict[tuple[str, int], list[int]] = {}  # oldest first
+        self._packed_lock = threading.Lock()  # server threads share a model
 
     def cumulative(
         self,
-        groups: Mapping[str, Sequence[Segment]],
+        groups: Mapping[str, Mix],
         counters: Sequence[str],
         boundaries: Sequence[datetime],
         *,
         now: datetime,
         lag: timedelta,
         kpi_id: int,
-    ) -> dict[str, dict[str, list[Number]]]:
-        """For each group, each counter's summed cumulative value at every boundary."""
+    ) -> Mapping[str, dict[str, list[int]]]:
+        """For each group, each counter's cumulative value at every boundary, up to a constant
+        (a group's bucket counts are the differences between its consecutive values). Groups
+        are computed when first looked up, so that a reply cut short at the size cap costs
+        only the groups it wrote."""
         now_s, lag_s = now.timestamp(), lag.total_seconds()
         hours: list[int] = []
         fractions: list[float] = []
@@ -552,126 +584,255 @@ class DataModel:
             t = _observed(boundary.timestamp(), now_s, lag_s) / 3600.0
             hours.append(math.floor(t))
             fractions.append(t - hours[-1])
-        tables = {name: self._table(name, kpi_id) for name in counters}
+        used = sorted({index for profiles, _ in groups.values() for index in profiles})
+        width = len(boundaries)
         positions = _positions(hours)
-        result = {}
-        for name, segments in groups.items():
-            members = [s.index for s in segments]
-            sums = {}
-            for counter in counters:
-                group_tables = self._group_tables(counter, kpi_id, members, tables[counter])
-                sums[counter] = _at_positions(group_tables, positions)
-            if any(fractions):
-                self._add_within_hours(sums, members, hours, fractions, kpi_id)
-            result[name] = sums
-        return result
+        # Boundaries inside an hour (minutely buckets, the newest data still arriving) add each
+        # profile's progress into that hour to the counts at the hour's start.
+        progress = _Progress(self, counters, kpi_id, used, hours, fractions)
+        # Two ways to the same whole numbers; the cheaper one is the smaller count of vectors
+        # evaluated at every boundary: one per profile used, or one per group.
+        if len(used) <= len(groups) or width <= 2:
+            points = {c: self._points(c, kpi_id, used, positions, progress) for c in counters}
 
-    def _add_within_hours(
+            def at_points(mix: Mix) -> dict[str, list[int]]:
+                return {c: _unpack(_combine(mix, points[c]), width) for c in counters}
+
+            return _Lazy(groups, at_points)
+        tables = {c: self._packed(c, kpi_id) for c in counters}
+
+        def from_tables(mix: Mix) -> dict[str, list[int]]:
+            counts = {c: _at_positions(_summed(mix, tables[c]), positions) for c in counters}
+            return progress.added(mix, counts)
+
+        return _Lazy(groups, from_tables)
+
+    def _points(
         self,
-        sums: dict[str, list[Number]],
-        members: Sequence[int],
-        hours: Sequence[int],
-        fractions: Sequence[float],
+        counter: str,
         kpi_id: int,
-    ) -> None:
-        """Add to boundaries inside an hour each member's progress since the hour began: the
-        hour's attempts advance evenly, every other count in step with the attempts."""
-        attempts = self._table("A", kpi_id)
-        tables = {counter: self._table(counter, kpi_id) for counter in sums}
-        per_hour: dict[int, tuple[list[Number], dict[str, list[Number]]]] = {}
-        for k, (hour, fraction) in enumerate(zip(hours, fractions, strict=True)):
-            if not fraction:
-                continue
-            if hour not in per_hour:
-                per_hour[hour] = (
-                    [_in_hour(attempts[i], hour) for i in members],
-                    {c: [_in_hour(tables[c][i], hour) for i in members] for c in sums},
-                )
-            hour_attempts, hour_counts = per_hour[hour]
-            progress = list(map(int, map(fraction.__mul__, hour_attempts)))
-            divisors = [max(int(a), 1) for a in hour_attempts]
-            for counter, counts in hour_counts.items():
-                shares = map(operator.mul, counts, progress)
-                if counter in _FLOAT_COUNTERS:
-                    sums[counter][k] += sum(map(operator.truediv, shares, divisors))
-                else:
-                    sums[counter][k] += sum(map(operator.floordiv, shares, divisors))
+        used: Sequence[int],
+        positions: Positions,
+        progress: _Progress,
+    ) -> dict[int, int]:
+        """Per profile used, its counts at the boundaries, less the first (so non-negative),
+        packed."""
+        every = self._table(counter, kpi_id)
+        packed = {}
+        for index in used:
+            values = _at_positions(every[index], positions)
+            if progress.moments:
+                shares = progress.profile_shares(counter, index)
+                for (k, _, _), share in zip(progress.moments, shares, strict=True):
+                    values[k] += share
+            first = values[0]
+            packed[index] = _pack([v - first for v in values])
+        return packed
 
-    def _group_tables(
-        self, name: str, kpi_id: int, members: Sequence[int], tables: Sequence[Tables]
-    ) -> Tables:
-        """The members' tables summed (kept for the next query over the same group)."""
-        key = (name, kpi_id if name in _KPI_DEPENDENT else 0, tuple(members))
-        summed = self._group_cache.get(key)
-        if summed is None:
-            if len(self._group_cache) >= _GROUP_CACHE_SIZE:
-                self._group_cache.clear()
-            summed = _sum_tables([tables[i] for i in members], name)
-            self._group_cache[key] = summed
-        return summed
+    def in_hours(
+        self, counter: str, kpi_id: int, used: Sequence[int], hours: Sequence[int]
+    ) -> dict[int, list[int]]:
+        """Per hour, each used profile's count during it (aligned with `used`)."""
+        starts = _positions([h for hour in hours for h in (hour, hour + 1)])
+        every = self._table(counter, kpi_id)
+        per_profile = [_at_positions(every[index], starts) for index in used]
+        return {
+            hour: [values[2 * n + 1] - values[2 * n] for values in per_profile]
+            for n, hour in enumerate(hours)
+        }
+
+    def phases(self, used: Sequence[int]) -> list[float]:
+        return [self._phase[index] for index in used]
+
+    def _packed(self, name: str, kpi_id: int) -> list[int]:
+        """Every profile's tables for counter `name`, packed; the most recently used counters'
+        are kept (long queries over many groups combine them)."""
+        key = (name, kpi_id if name in _KPI_DEPENDENT else 0)
+        with self._packed_lock:
+            cached = self._packed_tables.pop(key, None)
+            if cached is not None:
+                self._packed_tables[key] = cached  # now the most recent
+                return cached
+        every = self._table(name, kpi_id)
+        packed = [_pack([v for part in tables for v in part]) for tables in every]
+        with self._packed_lock:
+            if len(self._packed_tables) >= _PACKED_KEPT:
+                del self._packed_tables[next(iter(self._packed_tables))]
+            self._packed_tables[key] = packed
+        return packed
 
     def _table(self, name: str, kpi_id: int) -> list[Tables]:
-        """Every segment's tables for counter `name` (built on first use, then kept as compact
-        arrays: about 0.7 MB per counter, 55 MB if every metric is ever asked for)."""
+        """Every profile's tables for counter `name` (built on first use, then kept as compact
+        arrays: about 3 kB per profile and counter)."""
         key = (name, kpi_id if name in _KPI_DEPENDENT else 0)
         cached = self._tables.get(key)
         if cached is None:
-            typecode = "d" if name in _FLOAT_COUNTERS else "q"
             cached = [
-                tuple(array(typecode, column) for column in self._build(name, segment, kpi_id))
-                for segment in POPULATION
+                tuple(array("q", column) for column in self._build(name, profile, kpi_id))
+                for profile in self._profiles
             ]
             self._tables[key] = cached
         return cached
 
-    def _build(self, name: str, segment: Segment, kpi_id: int) -> Tables:
+    def _build(self, name: str, profile: Profile, kpi_id: int) -> Tables:
         op = _COUNTERS[name]
         kind = op[0]
-        rates = self._rates[kpi_id][segment.index]
-        base = segment.weight * TOTAL_ATTEMPTS_PER_HOUR
+        rates = self._rates[kpi_id][profile.index]
+        base = profile.attempts_per_hour
         if kind == "base":
             return tuple(
-                self._attempts(segment, base * part.share, number, part)
+                self._attempts(profile, base * part.share, number, part)
                 for number, part in enumerate(_COMPONENTS)
             )
         if kind == "incident":
             rate = base * rates[op[1]]
             return tuple(
-                [int(rate * x) for x in _incident_weight(op[2], segment.tz_hours, part)]
+                [int(rate * x) for x in _incident_weight(op[2], profile.tz_hours, part)]
                 for part in _COMPONENTS
             )
         if kind in ("add", "sub"):
-            left = self._table(op[1], kpi_id)[segment.index]
-            right = self._table(op[2], kpi_id)[segment.index]
+            left = self._table(op[1], kpi_id)[profile.index]
+            right = self._table(op[2], kpi_id)[profile.index]
             combine = operator.add if kind == "add" else operator.sub
             return tuple(list(map(combine, a, b)) for a, b in zip(left, right, strict=True))
-        parent = self._table(op[1], kpi_id)[segment.index]
+        parent = self._table(op[1], kpi_id)[profile.index]
         rate = rates[op[2]]
-        extra = base * rates[op[3]] if kind.endswith("_inc") else 0.0
+        extra = base * rates[op[3]] if kind == "mul_inc" else 0.0
         built = []
         for part, values in zip(_COMPONENTS, parent, strict=True):
-            incident = _incident_weight(op[4], segment.tz_hours, part) if extra else None
-            if incident is None:
-                column: list[Number] = [rate * x for x in values]
-            else:
-                column = [rate * x + extra * y for x, y in zip(values, incident, strict=True)]
-            built.append(column if kind.startswith("mulf") else list(map(int, column)))
+            if not extra:
+                built.append(list(map(int, map(rate.__mul__, values))))
+                continue
+            incident = _incident_weight(op[4], profile.tz_hours, part)
+            column = [int(rate * x + extra * y) for x, y in zip(values, incident, strict=True)]
+            # An incident that lowers a sum (bitrate) must not make it fall where a small
+            # profile had no minutes that hour: counts never decrease.
+            built.append(list(itertools.accumulate(column, max)))
         return tuple(built)
 
-    def _attempts(self, segment: Segment, scale: float, number: int, part: _Component) -> list[int]:
-        cumulative, knots = _shape(part, segment.tz_hours)
-        start = (self._salt[segment.index] + 2731 * number) % _NOISE_SIZE
+    def _attempts(self, profile: Profile, scale: float, number: int, part: _Component) -> list[int]:
+        cumulative, knots = _shape(part, profile.tz_hours)
+        start = (self._salt[profile.index] + 2731 * number) % _NOISE_SIZE
         noise = self._noise[start : start + part.period + 1]
         return [int(scale * (w + k * u)) for w, k, u in zip(cumulative, knots, noise, strict=True)]
 
 
-def _at(tables: Tables, hour: int) -> Number:
-    """A cumulative count at the start of `hour` (hours since the epoch)."""
-    total: Number = 0
-    for part, table in zip(_COMPONENTS, tables, strict=True):
-        cycles, into = divmod(hour + part.offset, part.period)
-        total += cycles * table[-1] + table[into]
-    return total
+class _Progress:
+    """The profiles' progress into the hours of the boundaries that fall inside one: the
+    hour's attempts advance evenly (each a whole step, shifted by the profile's phase so that
+    quiet profiles do not all step at the same moments), every other count in step with them.
+    Whole numbers per profile, so that a group's progress is the exact sum over its profiles:
+    added to each profile's vector (:meth:`profile_shares`) or summed per group over its own
+    profiles (:meth:`added`, for long minutely ranges of a few groups)."""
+
+    def __init__(
+        self,
+        model: DataModel,
+        counters: Sequence[str],
+        kpi_id: int,
+        used: Sequence[int],
+        hours: Sequence[int],
+        fractions: Sequence[float],
+    ) -> None:
+        self.moments = [
+            (k, h, f) for k, (h, f) in enumerate(zip(hours, fractions, strict=True)) if f
+        ]
+        if not self.moments:
+            return
+        distinct = sorted({h for _, h, _ in self.moments})
+        self._where = {index: n for n, index in enumerate(used)}
+        self._phase = model.phases(used)
+        self._attempts = model.in_hours("A", kpi_id, used, distinct)
+        self._counts = {c: model.in_hours(c, kpi_id, used, distinct) for c in counters}
+
+    def profile_shares(self, counter: str, index: int) -> list[int]:
+        """One profile's progress at each moment, in order."""
+        n = self._where[index]
+        phase, counts = self._phase[n], self._counts[counter]
+        shares = []
+        for _, hour, fraction in self.moments:
+            attempts = self._attempts[hour][n]
+            step = int(fraction * attempts + phase)
+            shares.append(counts[hour][n] * step // max(attempts, 1))
+        return shares
+
+    def added(self, mix: Mix, counts: dict[str, list[int]]) -> dict[str, list[int]]:
+        """`counts` of the mix with its progress added at the boundaries inside an hour."""
+        if not self.moments:
+            return counts
+        profiles, copies = mix
+        spots = [self._where[index] for index in profiles]
+        phase = [self._phase[i] for i in spots]
+        selected: dict[int, tuple[list[int], list[int], dict[str, list[int]]]] = {}
+        for k, hour, fraction in self.moments:
+            if hour not in selected:
+                attempts = [self._attempts[hour][i] for i in spots]
+                divisors = [max(a, 1) for a in attempts]
+                in_hour = {c: [per[hour][i] for i in spots] for c, per in self._counts.items()}
+                selected[hour] = attempts, divisors, in_hour
+            attempts, divisors, in_hour = selected[hour]
+            steps = list(map(int, map(operator.add, map(fraction.__mul__, attempts), phase)))
+            for counter, values in counts.items():
+                shares = map(
+                    operator.floordiv, map(operator.mul, in_hour[counter], steps), divisors
+                )
+                values[k] += sum(map(operator.mul, copies, shares))
+        return counts
+
+
+class _Lazy(Mapping[str, dict[str, list[int]]]):
+    """Groups' counts, each computed on first lookup."""
+
+    def __init__(
+        self, groups: Mapping[str, Mix], compute: Callable[[Mix], dict[str, list[int]]]
+    ) -> None:
+        self._groups = groups
+        self._compute = compute
+        self._done: dict[str, dict[str, list[int]]] = {}
+
+    def __getitem__(self, name: str) -> dict[str, list[int]]:
+        done = self._done.get(name)
+        if done is None:
+            done = self._done[name] = self._compute(self._groups[name])
+        return done
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+
+def _summed(mix: Mix, tables: Sequence[int]) -> Tables:
+    """A mix's tables: its profiles' packed tables combined, unpacked and split."""
+    return _split(_unpack(_combine(mix, tables), _TABLE_LENGTH))
+
+
+def _pack(values: Sequence[int]) -> int:
+    """Non-negative integers below 2**63 as one integer, 64 bits a field, the first lowest."""
+    return int.from_bytes(array("q", values).tobytes(), "little")
+
+
+def _unpack(packed: int, width: int) -> list[int]:
+    fields = array("q")
+    fields.frombytes(packed.to_bytes(8 * width, "little"))
+    return fields.tolist()
+
+
+def _combine(mix: Mix, packed: Mapping[int, int] | Sequence[int]) -> int:
+    """The packed vectors of a mix's profiles, each times its number of copies, summed."""
+    profiles, copies = mix
+    return sum(map(operator.mul, copies, map(packed.__getitem__, profiles)))
+
+
+def _split(flat: Sequence[int]) -> Tables:
+    """A profile's or group's tables out of their concatenation."""
+    parts = []
+    start = 0
+    for part in _COMPONENTS:
+        parts.append(flat[start : start + part.period + 1])
+        start += part.period + 1
+    return tuple(parts)
 
 
 # Where an hour falls in each part: (full cycles, remainder) per part, for many hours at once.
@@ -687,7 +848,7 @@ def _positions(hours: Sequence[int]) -> Positions:
     return c0, i0, c1, i1, c2, i2
 
 
-def _at_positions(tables: Tables, positions: Positions) -> list[Number]:
+def _at_positions(tables: Tables, positions: Positions) -> list[int]:
     """`_at` for many hours: the hot loop of long hourly queries, so written out flat."""
     t0, t1, t2 = tables
     q0, q1, q2 = t0[-1], t1[-1], t2[-1]
@@ -695,19 +856,6 @@ def _at_positions(tables: Tables, positions: Positions) -> list[Number]:
         a * q0 + t0[i] + b * q1 + t1[j] + c * q2 + t2[k]
         for a, i, b, j, c, k in zip(*positions, strict=True)
     ]
-
-
-def _in_hour(tables: Tables, hour: int) -> Number:
-    """The count during `hour`."""
-    return _at(tables, hour + 1) - _at(tables, hour)
-
-
-def _sum_tables(members: Sequence[Tables], counter: str) -> Tables:
-    zero: Number = 0.0 if counter in _FLOAT_COUNTERS else 0
-    sums = [[zero] * (part.period + 1) for part in _COMPONENTS]
-    for tables in members:
-        sums = [list(map(operator.add, s, t)) for s, t in zip(sums, tables, strict=True)]
-    return tuple(sums)
 
 
 @functools.lru_cache(maxsize=64)
@@ -744,9 +892,3 @@ def _observed(t: float, now: float, lag: float) -> float:
         return t
     d = min(t, now) - settled
     return settled + d - d * d / (4.0 * lag)
-
-
-@functools.lru_cache(maxsize=4)
-def model_for(seed: int) -> DataModel:
-    """The shared model of a seed (its tables are built once, whoever asks)."""
-    return DataModel(seed)

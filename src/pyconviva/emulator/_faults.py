@@ -82,6 +82,27 @@ def _retry_after(seconds: float | None) -> tuple[tuple[str, str], ...]:
     return () if seconds is None else (("retry-after", f"{seconds:g}"),)
 
 
+def _check_number(value: object, name: str, *, optional: bool = False) -> None:
+    """A finite number of 0 or more (None too when `optional`): what a delay or a Retry-After
+    can be. TypeError for another type, QueryError for a negative or infinite number."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} is a number of seconds, got {value!r}")
+    if not 0 <= value < float("inf"):
+        raise QueryError(f"{name} is a number of seconds, 0 or more, got {value!r}", argument=name)
+
+
+def _check_status(value: object, name: str = "status") -> None:
+    """A status a final HTTP reply can carry: a whole number from 200 to 599."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} is an HTTP status, a whole number from 200 to 599, got {value!r}")
+    if not 200 <= value <= 599:
+        raise QueryError(
+            f"{name} must be a final reply's status, 200 to 599, got {value}", argument=name
+        )
+
+
 def _error_name(status: int) -> str:
     try:
         phrase = HTTPStatus(status).phrase
@@ -99,8 +120,12 @@ class _FaultBase:
     path: str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.times, bool) or not isinstance(self.times, int):
+            raise TypeError(f"times is a whole number of requests, got {self.times!r}")
         if self.times < 1:
             raise QueryError(f"times must be at least 1, got {self.times}", argument="times")
+        if self.path is not None and not isinstance(self.path, str):
+            raise TypeError(f"path is a part of the request path or None, got {self.path!r}")
 
     def matches(self, path: str) -> bool:
         return self.path is None or self.path in path
@@ -111,16 +136,33 @@ class _FaultBase:
 
 @dataclass(frozen=True, kw_only=True)
 class StatusFault(_FaultBase):
-    """Answer ``status`` instead of the real reply; ``body`` replaces the default JSON error."""
+    """Answer ``status`` (200 to 599) instead of the real reply, with ``Retry-After`` when
+    ``retry_after`` is set; ``body`` replaces the default JSON error: text as it is, or a JSON
+    object or list (kept as its compact JSON text). Checked when built."""
 
     kind: ClassVar[str] = "status"
     status: int = 500
-    body: str | None = None
+    body: str | Mapping[str, Any] | list[Any] | None = None
     retry_after: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_status(self.status)
+        _check_number(self.retry_after, "retry_after", optional=True)
+        if isinstance(self.body, (Mapping, list)):
+            try:
+                text = json.dumps(self.body, separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"body is not JSON: {exc}") from None
+            object.__setattr__(self, "body", text)
+        elif self.body is not None and not isinstance(self.body, str):
+            raise TypeError(
+                f"body is the reply's text, a JSON object or list, or None; got {self.body!r}"
+            )
 
     def deliver(self, serve: ServiceCall) -> Delivery:
         extra = _retry_after(self.retry_after)
-        if self.body is not None:
+        if isinstance(self.body, str):
             response = EmulatorResponse(
                 status=self.status,
                 headers=(("content-type", "application/json"), *extra),
@@ -145,6 +187,10 @@ class RateLimitStorm(_FaultBase):
     kind: ClassVar[str] = "rate_limit_storm"
     times: int = 3
     retry_after: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_number(self.retry_after, "retry_after", optional=True)
 
     def deliver(self, serve: ServiceCall) -> Delivery:
         response = json_response(
@@ -172,6 +218,8 @@ class TruncateBody(_FaultBase):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if isinstance(self.keep, bool) or not isinstance(self.keep, (int, float)):
+            raise TypeError(f"keep is a fraction of the body, got {self.keep!r}")
         if not 0.0 <= self.keep < 1.0:
             raise QueryError(
                 f"keep is the fraction of the body sent, 0 <= keep < 1, got {self.keep}",
@@ -197,6 +245,10 @@ class NonJSONBody(_FaultBase):
     kind: ClassVar[str] = "non_json"
     status: int = 502
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_status(self.status)
+
     def deliver(self, serve: ServiceCall) -> Delivery:
         phrase = HTTPStatus(self.status).phrase
         page = _HTML_PAGE.format(status=self.status, phrase=phrase).encode()
@@ -213,8 +265,7 @@ class SlowReply(_FaultBase):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.delay < 0:
-            raise QueryError(f"delay is in seconds, 0 or more, got {self.delay}", argument="delay")
+        _check_number(self.delay, "delay")
 
     def deliver(self, serve: ServiceCall) -> Delivery:
         return Delivery(serve(), delay=self.delay, fault=self.kind)
@@ -334,8 +385,6 @@ def fault_from_json(data: Mapping[str, Any]) -> Fault:
             f"use {', '.join(sorted(names))}"
         )
     fields = {k: v for k, v in data.items() if k != "kind"}
-    if cls is StatusFault and not isinstance(fields.get("body"), (str, type(None))):
-        fields["body"] = json.dumps(fields["body"], separators=(",", ":"))
     try:
         return cls(**fields)
     except TypeError as exc:

@@ -1,10 +1,12 @@
-"""The emulator's audience: who watches, and the saved filters and KPI sets defined over them.
+"""The small audience, and the account's saved filters, KPI sets and custom tags.
 
-A fixed population of a few hundred weighted segments. A segment is a slice of traffic with one
-value for every dimension of the catalogue (country, city, ISP, device, CDN, asset, ad stack,
-...) and for every custom tag. Values come in coherent bundles (a city carries its state,
-country, DMA and time zone; a device its OS, player and typical bitrate; an ISP its AS number),
-and the population does not depend on the seed. ``_data`` turns it into numbers.
+The small audience is a fixed population of 240 weighted segments (``audience="small"``: tiny
+replies for tests). A segment is a slice of traffic with one value for every dimension of the
+catalogue (country, city, ISP, device, CDN, asset, ad stack, ...) and for every custom tag.
+Values come in coherent bundles (a city carries its state, country, DMA and time zone; a device
+its OS, player and typical bitrate; an ISP its AS number), and the population does not depend on
+the seed. The large audience (``_world``) reuses its device families, CDNs, head ISPs and
+independent ad-stack values; ``_audience`` turns either into traffic profiles for ``_data``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = [
+    "CDNS",
     "CUSTOM_TAGS",
+    "DEVICE_FAMILIES",
+    "INDEPENDENT_VALUES",
+    "ISPS",
     "KPIS",
     "POPULATION",
     "SAVED_FILTERS",
@@ -23,7 +29,6 @@ __all__ = [
     "SavedFilter",
     "Segment",
     "hash_text",
-    "matches",
 ]
 
 CUSTOM_TAGS: tuple[str, ...] = ("appVersion", "title", "specialContentId", "subscriptionTier")
@@ -78,7 +83,7 @@ _COUNTRY_NAMES: Mapping[str, str] = {
 }
 
 # country -> (ISP, AS number, weight)
-_ISPS: Mapping[str, tuple[tuple[str, int, float], ...]] = {
+ISPS: Mapping[str, tuple[tuple[str, int, float], ...]] = {
     "us": (
         ("Comcast", 7922, 5.0),
         ("Charter Spectrum", 20115, 4.0),
@@ -98,7 +103,7 @@ _ISPS: Mapping[str, tuple[tuple[str, int, float], ...]] = {
 # name, category, OS, OS family, OS version, manufacturer, marketing name, model, hardware type,
 # platform, player framework, framework version, browser, browser version, connection,
 # weight, minutes per play, bitrate (kbps), frame rate
-_DEVICES: tuple[tuple[str, ...], ...] = (
+DEVICE_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("Roku", "Set-top Box", "Roku OS", "Roku", "12.5", "Roku", "Roku Ultra", "4802X",
      "Set-top Box", "Roku", "Roku Video Player", "12.5", "N/A", "N/A", "Ethernet",
      "9", "48", "6200", "30"),
@@ -147,7 +152,7 @@ _DEVICES: tuple[tuple[str, ...], ...] = (
 )  # fmt: skip
 
 # CDN, edge host pattern, weight, rebuffering seconds per minute played
-_CDNS: tuple[tuple[str, str, float, float], ...] = (
+CDNS: tuple[tuple[str, str, float, float], ...] = (
     ("Akamai", "a{n}.deploy.akamaitechnologies.com", 5.0, 0.24),
     ("Fastly", "cache-{n}.fastly.net", 3.0, 0.30),
     ("Amazon CloudFront", "server-{n}.cloudfront.net", 4.0, 0.27),
@@ -192,7 +197,7 @@ _APP_VERSIONS = (("6.2.0", 5.0), ("6.1.3", 3.0), ("6.1.2", 1.5), ("6.0.0", 0.7),
 _TIERS = (("Basic with Ads", 5.0), ("Standard", 3.0), ("Premium", 2.0))
 
 # Dimensions whose values do not depend on the others: snake key -> values.
-_INDEPENDENT: Mapping[str, tuple[str, ...]] = {
+INDEPENDENT_VALUES: Mapping[str, tuple[str, ...]] = {
     "ad_break_id": ("break-pre-1", "break-mid-1", "break-mid-2", "break-post-1"),
     "ad_break_index": ("0", "1", "2", "3"),
     "ad_campaign_name": ("Spring Sale", "New Model Launch", "Holiday Push", "Brand Awareness"),
@@ -249,16 +254,16 @@ def _pick(rng: random.Random, options: Sequence[tuple[str, float]]) -> str:
 def _segment(rng: random.Random, index: int) -> tuple[float, Segment]:
     place = rng.choices(_PLACES, [p[7] for p in _PLACES])[0]
     country, continent, state, city, dma, postal, tz, place_weight = place
-    isp, asn, _ = rng.choices(_ISPS[country], [i[2] for i in _ISPS[country]])[0]
-    device = rng.choices(_DEVICES, [float(d[15]) for d in _DEVICES])[0]
-    cdn, host, _, rebuffering = rng.choices(_CDNS, [c[2] for c in _CDNS])[0]
+    isp, asn, _ = rng.choices(ISPS[country], [i[2] for i in ISPS[country]])[0]
+    device = rng.choices(DEVICE_FAMILIES, [float(d[15]) for d in DEVICE_FAMILIES])[0]
+    cdn, host, _, rebuffering = rng.choices(CDNS, [c[2] for c in CDNS])[0]
     content = rng.choices(_CONTENT, [c[10] for c in _CONTENT])[0]
     app_version = _pick(rng, _APP_VERSIONS)
     tier = _pick(rng, _TIERS)
     edge = rng.randint(1, 4)
     server = host.format(n=rng.randint(10, 99))
     mobile = device[1] in ("Mobile", "Tablet")
-    values = {key: rng.choice(options) for key, options in _INDEPENDENT.items()}
+    values = {key: rng.choice(options) for key, options in INDEPENDENT_VALUES.items()}
     values.update(
         geo_country_code=country,
         geo_continent_name=continent,
@@ -428,9 +433,3 @@ KPIS: Mapping[int, KpiSet] = MappingProxyType(
         ),
     }
 )
-
-
-def matches(segment: Segment, conditions: Mapping[str, frozenset[str]], tags: bool = False) -> bool:
-    """Whether the segment has, for every condition, one of its values."""
-    source = segment.tags if tags else segment.values
-    return all(source.get(key) in allowed for key, allowed in conditions.items())

@@ -27,23 +27,18 @@ from typing import Any
 from pyconviva import _rules
 from pyconviva._catalog import DIMENSIONS, METRIC_GROUPS, METRICS, MetricInfo
 from pyconviva._rules import HISTORICAL, REAL_TIME
+from pyconviva.emulator._audience import Audience, Conditions
 from pyconviva.emulator._data import (
     HISTORICAL_LAG,
     REAL_TIME_LAG,
     RECIPES,
     DataModel,
+    Mix,
     Number,
     counters_for,
     evaluate,
 )
-from pyconviva.emulator._population import (
-    CUSTOM_TAGS,
-    KPIS,
-    POPULATION,
-    SAVED_FILTERS,
-    Segment,
-    matches,
-)
+from pyconviva.emulator._population import CUSTOM_TAGS, KPIS, SAVED_FILTERS
 from pyconviva.emulator._routes import CUSTOM_SELECTION, DataQuery
 
 __all__ = [
@@ -62,17 +57,19 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
-def metrics_body(query: DataQuery, model: DataModel, now: datetime) -> bytes | None:
+def metrics_body(
+    query: DataQuery, audience: Audience, model: DataModel, now: datetime
+) -> bytes | None:
     """The reply to a metrics request, or None when it would exceed the API's size cap."""
-    groups = _groups(query)
+    groups = _groups(query, audience)
     starts = _rules.bucket_starts(query.start, query.end, query.granularity)
     boundaries = [*starts, query.end]
     counters = counters_for(m.name for m in query.metrics)
     lag = HISTORICAL_LAG if query.root == HISTORICAL else REAL_TIME_LAG
 
     def cumulative(
-        chosen: Mapping[str, Sequence[Segment]], at: Sequence[datetime]
-    ) -> dict[str, dict[str, list[Number]]]:
+        chosen: Mapping[str, Mix], at: Sequence[datetime]
+    ) -> Mapping[str, dict[str, list[int]]]:
         return model.cumulative(chosen, counters, at, now=now, lag=lag, kpi_id=query.kpi_id)
 
     hours = [(b - a).total_seconds() / 3600.0 for a, b in zip(starts, boundaries[1:], strict=True)]
@@ -126,30 +123,21 @@ class _Writer:
         return "".join(self._parts).encode("ascii")
 
 
-def _selected(query: DataQuery) -> list[Segment]:
+def _conditions(filters: Mapping[str, frozenset[str]]) -> Conditions:
+    return tuple(sorted(filters.items(), key=lambda item: item[0]))
+
+
+def _groups(query: DataQuery, audience: Audience) -> dict[str, Mix]:
+    """The mixes of profiles the query aggregates: one (named "") or one per group."""
+    tag_conditions: Conditions = ()
     if query.filter_id is not None:
-        conditions = SAVED_FILTERS[query.filter_id].conditions
-        return [s for s in POPULATION if matches(s, conditions)]
-    return [
-        s
-        for s in POPULATION
-        if matches(s, query.filters) and matches(s, query.tag_filters, tags=True)
-    ]
-
-
-def _groups(query: DataQuery) -> dict[str, list[Segment]]:
-    segments = _selected(query)
-    if not query.grouped:
-        return {"": segments}
-    groups: dict[str, list[Segment]] = {}
-    for segment in segments:
-        if query.tag is not None:
-            value = segment.tags[query.tag]
-        else:
-            assert query.group_by is not None
-            value = segment.values[query.group_by.key]
-        groups.setdefault(value, []).append(segment)
-    return groups
+        conditions = _conditions(SAVED_FILTERS[query.filter_id].conditions)
+    else:
+        conditions, tag_conditions = _conditions(query.filters), _conditions(query.tag_filters)
+    by = query.tag if query.group_by is None else query.group_by.key
+    return audience.mixes(
+        conditions, tag_conditions, by if query.grouped else None, query.group_by is None
+    )
 
 
 def _meta(query: DataQuery) -> dict[str, Any]:
@@ -167,9 +155,9 @@ def _meta(query: DataQuery) -> dict[str, Any]:
 
 
 def _sum_totals(
-    totals: Iterable[Mapping[str, list[Number]]], counters: Sequence[str]
-) -> dict[str, list[Number]]:
-    summed: dict[str, list[Number]] = {c: [0] for c in counters}
+    totals: Iterable[Mapping[str, list[int]]], counters: Sequence[str]
+) -> dict[str, list[int]]:
+    summed: dict[str, list[int]] = {c: [0] for c in counters}
     for group in totals:
         for counter in counters:
             summed[counter] = [summed[counter][0] + group[counter][0]]
@@ -177,7 +165,7 @@ def _sum_totals(
 
 
 def _rank(
-    query: DataQuery, totals: Mapping[str, Mapping[str, list[Number]]], hours: float
+    query: DataQuery, totals: Mapping[str, Mapping[str, list[int]]], hours: float
 ) -> list[str]:
     """The `limit` groups with the largest (or, ascending, smallest) total of the sort metric's
     first value field; ties by name."""
@@ -190,11 +178,11 @@ def _rank(
     return sorted(totals, key=key)[: query.limit]
 
 
-def _differences(cumulative: Mapping[str, list[Number]]) -> dict[str, list[Number]]:
+def _differences(cumulative: Mapping[str, list[int]]) -> dict[str, list[int]]:
     return {c: list(map(operator.sub, v[1:], v[:-1])) for c, v in cumulative.items()}
 
 
-def _totals(cumulative: Mapping[str, list[Number]]) -> dict[str, list[Number]]:
+def _totals(cumulative: Mapping[str, list[int]]) -> dict[str, list[int]]:
     return {c: [v[-1] - v[0]] for c, v in cumulative.items()}
 
 
@@ -204,7 +192,7 @@ def _template(metric: MetricInfo) -> str:
 
 
 def _columns(
-    metrics: Sequence[MetricInfo], sums: Mapping[str, list[Number]], hours: Sequence[float]
+    metrics: Sequence[MetricInfo], sums: Mapping[str, list[int]], hours: Sequence[float]
 ) -> list[list[list[Number]]]:
     """Per metric, its value fields as columns over the buckets."""
     return [evaluate(RECIPES[m.name], sums, hours) for m in metrics]
@@ -224,7 +212,7 @@ def _has_data(columns: Sequence[list[list[Number]]]) -> list[bool]:
 
 def _plain_buckets(
     query: DataQuery,
-    overall: Mapping[str, list[Number]],
+    overall: Mapping[str, list[int]],
     hours: Sequence[float],
     stamps: Sequence[str],
 ) -> list[str]:
@@ -239,7 +227,7 @@ def _plain_buckets(
 def _grouped_buckets(
     query: DataQuery,
     ranked: Sequence[str],
-    series: Mapping[str, Mapping[str, list[Number]]],
+    series: Mapping[str, Mapping[str, list[int]]],
     hours: Sequence[float],
     stamps: Sequence[str],
 ) -> list[str] | None:

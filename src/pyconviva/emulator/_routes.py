@@ -480,6 +480,15 @@ def _window(
         count = _whole(single[style], style, f"a whole number of {style}")
         if count < 1:
             raise Problem(400, f"{style}={count} is not valid; give at least 1")
+        if style == "minutes" and count > _rules.REAL_TIME_MAX_MINUTES:
+            # Refused as such, not by the span it happens to give: minutes=16 ends at the end
+            # of the current minute, so at hh:mm:00 it spans only 15 minutes up to now.
+            raise Problem(
+                422,
+                f"minutes={count} is more than the {_rules.REAL_TIME_MAX_MINUTES} allowed for "
+                "real-time requests; ask for 15 minutes or fewer, or use the historical "
+                "endpoints for older data",
+            )
         try:
             if style == "days":
                 return _rules.days_window(count, now)

@@ -7,11 +7,14 @@ group or ``custom-selection``, each plain or grouped by a dimension or a custom 
 Metadata lives under the historical root only, as clients call it.
 
 Checks run in the API's order: 401 (Basic auth) -> 404 (unknown path, metric, dimension or tag)
--> 400 (malformed or unknown parameters) -> 422 (time-range limits) -> compute -> 413 (reply
-over 5,700,000 bytes). Rate limiting (429) is the wire layer's job; ``rate_cost`` tells it which
+-> 403 (a metric or dimension the account's settings disable, named in the path) -> 400
+(malformed or unknown parameters) -> 422 (time-range limits) -> 403 (a disabled metric or
+dimension named in the query) -> compute -> 413 (reply over 5,700,000 bytes). Rate limiting
+(429) is the wire layer's job; ``rate_cost`` tells it which
 budget a request draws on and how much (the API counts every filter value).
 
-Errors: 401 ``{"message": "Unauthorized"}`` as the API gateway answers; every other error
+Errors: 401 ``{"message": "Unauthorized"}`` and 403 ``{"message": "<what is not enabled>"}`` as
+the API gateway answers; every other error
 ``{"name": "<Kind>", "message": "<what was wrong and how to fix it>"}``. Same request, same
 ``now``: the same bytes.
 """
@@ -21,14 +24,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from pyconviva import _rules
+from pyconviva._catalog import METRIC_ALIASES, METRIC_GROUPS, find_dimension
 from pyconviva._rules import Root
 from pyconviva.emulator import _replies
-from pyconviva.emulator._data import model_for
+from pyconviva.emulator._audience import DEFAULT_AUDIENCE, audience_named, model_for
 from pyconviva.emulator._routes import (
     Problem,
     Route,
@@ -70,12 +74,17 @@ class ServiceSettings:
     strict_real_time: bool = False
     legacy_default_range: bool = False
     base_url: str = "https://api.conviva.com"
+    audience: str = DEFAULT_AUDIENCE
+    disabled_metrics: frozenset[str] = frozenset()  # path names the account may not use
+    disabled_dimensions: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return (
             f"ServiceSettings(seed={self.seed}, client_id={self.client_id!r}, "
             f"client_key='***', strict_real_time={self.strict_real_time}, "
-            f"legacy_default_range={self.legacy_default_range}, base_url={self.base_url!r})"
+            f"legacy_default_range={self.legacy_default_range}, base_url={self.base_url!r}, "
+            f"audience={self.audience!r}, disabled_metrics={sorted(self.disabled_metrics)}, "
+            f"disabled_dimensions={sorted(self.disabled_dimensions)})"
         )
 
 
@@ -84,7 +93,8 @@ class MetricsService:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
-        self._model = model_for(settings.seed)
+        self._audience = audience_named(settings.audience)
+        self._model = model_for(settings.audience, settings.seed)
         self._expected = (settings.client_id.encode(), settings.client_key.encode())
 
     def authenticate(self, headers: Mapping[str, str]) -> EmulatorResponse | None:
@@ -107,6 +117,8 @@ class MetricsService:
                 raise Problem(405, "every Metrics V3 endpoint is read with GET")
             route = parse_path(request.path, strict_real_time=self._settings.strict_real_time)
             return EmulatorResponse(200, _JSON, self._body(route, request, _rules.as_utc(now)))
+        except Forbidden as refusal:
+            return EmulatorResponse(403, _JSON, _replies.json_bytes({"message": str(refusal)}))
         except Problem as problem:
             headers = (*_JSON, ("allow", "GET")) if problem.status == 405 else _JSON
             body = _replies.json_bytes({"name": problem.name, "message": problem.message})
@@ -132,6 +144,7 @@ class MetricsService:
                     400, f"unknown query parameter {name!r}: metadata endpoints take no parameters"
                 )
             return self._metadata(route)
+        self._check_allowed([route.target], [route.group_by.name] if route.group_by else [])
         query = parse_query(
             route,
             request.query,
@@ -139,7 +152,8 @@ class MetricsService:
             legacy_default_range=settings.legacy_default_range,
             strict_real_time=settings.strict_real_time,
         )
-        body = _replies.metrics_body(query, self._model, now)
+        self._check_allowed([m.name for m in query.metrics], query.filters)
+        body = _replies.metrics_body(query, self._audience, self._model, now)
         if body is None:
             raise Problem(
                 413,
@@ -148,6 +162,25 @@ class MetricsService:
                 "the range over several requests",
             )
         return body
+
+    def _check_allowed(self, metrics: Iterable[str], dimensions: Iterable[str]) -> None:
+        """Forbidden for the first metric (path name, alias or group) or dimension (path name
+        or filter key) that the account may not use."""
+        disabled = self._settings.disabled_metrics
+        for name in metrics:
+            for member in METRIC_GROUPS.get(name, (METRIC_ALIASES.get(name, name),)):
+                if member in disabled:
+                    raise Forbidden(
+                        f"the metric {member!r} is not enabled for this account; ask your "
+                        "Conviva account manager, or leave it out of the request"
+                    )
+        for key in dimensions:
+            dimension = find_dimension(key)
+            if dimension is not None and dimension.name in self._settings.disabled_dimensions:
+                raise Forbidden(
+                    f"the dimension {dimension.name!r} is not enabled for this account; ask "
+                    "your Conviva account manager, or group and filter by another dimension"
+                )
 
     def _metadata(self, route: Route) -> bytes:
         settings = self._settings
@@ -164,6 +197,10 @@ class MetricsService:
         if route.kind == "filters":
             return _replies.filters_body()
         return _replies.kpis_body()
+
+
+class Forbidden(Exception):
+    """The account may not use a metric or dimension the request names: 403."""
 
 
 def _basic_credentials(header: str) -> tuple[bytes, bytes] | None:
