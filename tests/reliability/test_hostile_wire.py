@@ -121,11 +121,6 @@ TRICKLES: dict[str, Callable[[], Behaviour]] = {
 # --- item 3: the whole-call deadline --------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 3: a server sending a byte every half timeout holds a call for as "
-    "long as it trickles; total_timeout is checked only between attempts",
-)
 @pytest.mark.parametrize("part", sorted(TRICKLES))
 def test_a_trickling_server_cannot_hold_a_call_past_total_timeout_plus_one_timeout(
     part: str,
@@ -135,10 +130,6 @@ def test_a_trickling_server_cannot_hold_a_call_past_total_timeout_plus_one_timeo
     assert isinstance(outcome, APITimeoutError), outcome
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 3: the async client is held by a trickling server just the same",
-)
 @pytest.mark.parametrize("part", sorted(TRICKLES))
 async def test_a_trickling_server_cannot_hold_an_async_call_past_the_bound(part: str) -> None:
     elapsed, outcome = await timed_async_call(TRICKLES[part]())
@@ -232,11 +223,6 @@ def answering(status: int, body: bytes) -> httpx2.MockTransport:
     return httpx2.MockTransport(handle)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 6: JSON nested deeper than the recursion limit on an error status "
-    "raises a raw RecursionError (status 200 is handled)",
-)
 @pytest.mark.parametrize("shape", sorted(DEEP_BODIES))
 @pytest.mark.parametrize("status", sorted(ERROR_CLASSES))
 def test_deeply_nested_json_on_an_error_status_raises_that_status_error(
@@ -253,11 +239,6 @@ def test_deeply_nested_json_on_an_error_status_raises_that_status_error(
     assert len(caught.value.message) <= 250
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 6: the async client and the metadata calls raise the same raw "
-    "RecursionError",
-)
 async def test_deeply_nested_json_on_an_error_status_is_a_status_error_for_async_metadata() -> None:
     transport = answering(503, DEEP_BODIES["arrays"])
     async with AsyncConvivaAPI("k", "i", transport=transport, max_retries=0) as api:
@@ -298,11 +279,6 @@ def peak_memory_of(call: Callable[[], object]) -> tuple[int, object]:
         tracemalloc.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 12: a gzip reply that expands 1000 times is decoded in full (a 200 "
-    "even becomes a result); nothing caps the decoded size",
-)
 @pytest.mark.parametrize("status", [200, 503])
 def test_a_gzip_bomb_is_refused_before_it_is_decoded_in_full(status: int) -> None:
     body = gzip_bomb()
@@ -340,11 +316,6 @@ def data_reply(emulator: Emulator, url: str) -> httpx2.Response:
     return httpx2.get(f"{url}/insights/3.0/metrics/attempts?days=1", auth=auth, timeout=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 12: the emulator's control plane accepts a status fault with "
-    "status 'x' (or 1000, 42, null, true), then sends an illegal status line",
-)
 @pytest.mark.parametrize("status", ["x", 1000, 42, None, True], ids=repr)
 def test_the_emulator_refuses_a_fault_status_no_http_reply_can_carry(status: object) -> None:
     emulator = Emulator()
@@ -365,12 +336,6 @@ fault_values = st.one_of(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 12: junk in a status fault's fields is accepted; the emulator then "
-    "sends an illegal status line, a 1xx as its final reply, or fails with its own 500 "
-    "(retry_after 'x')",
-)
 @settings(max_examples=30, deadline=None)
 @given(status=fault_values, retry_after=fault_values)
 @example(status="x", retry_after=None)
