@@ -27,7 +27,7 @@ import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx2
 
@@ -55,8 +55,10 @@ from pyconviva._query import MetricsQuery, QuerySpec
 from pyconviva._ratelimit import RateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import (
+    RATE_LIMITED,
     RetryPolicy,
     TransportFailure,
+    counts_against_max_retries,
     next_delay,
     parse_retry_after,
     should_retry,
@@ -70,6 +72,7 @@ __all__ = [
     "Attempts",
     "BaseConvivaClient",
     "PreparedRequest",
+    "Retry",
     "build_request",
     "connection_error",
     "status_error",
@@ -120,6 +123,8 @@ def build_request(
         url,
         headers={
             "Accept": "application/json",
+            # Only the codings whose decoded size the client can cap as it decodes (_wire).
+            "Accept-Encoding": "gzip, deflate",
             "User-Agent": USER_AGENT,
             "Authorization": credentials.authorization(),
         },
@@ -154,7 +159,8 @@ def status_error(
 def _json_object(content: bytes) -> Mapping[str, Any] | None:
     try:
         decoded = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than the interpreter allows is no
+        # message the API sends either: the body is then summarised as text, as for non-JSON
         return None
     return decoded if isinstance(decoded, dict) else None
 
@@ -255,11 +261,29 @@ def _failure_kind(exc: httpx2.RequestError) -> TransportFailure:
     return "timeout" if isinstance(exc, httpx2.TimeoutException) else "connection"
 
 
-class Attempts:
-    """The retry bookkeeping of one call: counts attempts, decides, logs, raises at the end.
+class Retry(NamedTuple):
+    """A retry decided at ``decided_at`` (the client's monotonic clock), due ``delay`` later."""
 
-    After each failed attempt the client asks for the wait before the next one; the answer is
-    a delay in seconds, or the final exception raised when the call should stop.
+    decided_at: float
+    delay: float
+
+    def left(self, now: float) -> float:
+        """Seconds still to wait at ``now``: the delay less the time passed since the decision."""
+        return self.delay - (now - self.decided_at)
+
+
+class Attempts:
+    """The retry bookkeeping of one call: counts, keeps its deadline, decides, logs, raises.
+
+    After each failed attempt the client asks when to try again; the answer is a
+    :class:`Retry`, or the final exception raised when the call should stop. The client waits
+    what is *left* of the delay when it gets to wait, so threads that wait together on a
+    virtual clock overlap, as real waits do, instead of adding up. The deadline
+    (``total_timeout``) counts the call's own time: the client reports the seconds each attempt
+    waited in the client's rate limiter (:meth:`sending`), and those are not charged, so the
+    deadline starts when the request may first be sent. Waits the API asks for (a 429's pause,
+    a ``Retry-After``) and backoff are charged. Replies are reported to the rate limiter, which
+    learns the account's budget from them.
     """
 
     def __init__(
@@ -270,86 +294,156 @@ class Attempts:
         credentials: Credentials,
         clock: Clock,
         rng: random.Random,
+        limiter: RateLimiter,
+        attempt_timeout: float | None,
     ) -> None:
         self._prepared = prepared
         self._policy = policy
         self._credentials = credentials
         self._clock = clock
         self._rng = rng
+        self._limiter = limiter
+        self._attempt_timeout = attempt_timeout
         self._started = clock.monotonic()
+        self._queued = 0.0
+        self._sent_at = self._started
+        self._counted = 0  # retries counted against max_retries
+        self._retries = 0
         self.count = 0
+
+    def sending(self, queued: float) -> None:
+        """An attempt goes out now, after waiting ``queued`` seconds in the rate limiter."""
+        self._queued += queued
+        self._sent_at = self._clock.monotonic()
+
+    def exchange_limit(self) -> float | None:
+        """Seconds the attempt being sent may take: the time left plus one attempt's timeout.
+
+        So a call ends within ``total_timeout`` plus one timeout of its own time, whatever the
+        server does; ``None`` when the client has no timeout.
+        """
+        if self._attempt_timeout is None:
+            return None
+        left = max(0.0, self._policy.total_timeout - self._elapsed())
+        return left + self._attempt_timeout
 
     def succeeded(self, response: httpx2.Response) -> httpx2.Response:
         """Record a 2xx reply and hand it back."""
         self.count += 1
+        prepared = self._prepared
+        self._limiter.succeeded(prepared.root, prepared.cost, sent_at=self._sent_at)
         logger.debug(
             "%s -> %d (%d bytes, attempt %d)",
-            self._prepared.description,
+            prepared.description,
             response.status_code,
             len(response.content),
             self.count,
         )
         return response
 
-    def after_status(self, response: httpx2.Response) -> float:
-        """The wait before retrying an error reply; raises its APIStatusError when final."""
+    def after_status(self, response: httpx2.Response) -> Retry:
+        """When to retry an error reply; raises its APIStatusError when final."""
         self.count += 1
         status = response.status_code
         logger.debug("%s -> %d (attempt %d)", self._prepared.description, status, self.count)
+        note = None  # an answer about the request, not a transient fault: nothing was given up
         if should_retry(status):
-            retry_after = parse_retry_after(
-                response.headers.get("retry-after"),
-                self._clock.now(),
-                self._policy.retry_after_cap,
-            )
-            delay = self._retry_delay(f"HTTP {status}", retry_after)
-            if delay is not None:
-                return delay
-            note = self._give_up_note()
-        else:  # an answer about the request, not a transient fault: nothing was given up
-            note = None
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
+            wait = self._rate_limited(retry_after) if status == RATE_LIMITED else None
+            retry, note = self._retry(f"HTTP {status}", status, retry_after, wait)
+            if retry is not None:
+                return retry
         raise status_error(response, self._prepared.description, self._credentials, note=note)
 
-    def after_failure(self, exc: httpx2.RequestError) -> float:
-        """The wait before retrying after no reply; raises APIConnectionError when final."""
+    def after_failure(self, exc: httpx2.RequestError) -> Retry:
+        """When to retry after no reply; raises APIConnectionError when final."""
         self.count += 1
         kind = _failure_kind(exc)
-        if should_retry(kind):
-            delay = self._retry_delay(f"{kind} ({type(exc).__name__})", None)
-            if delay is not None:
-                return delay
-        note = self._give_up_note()
+        retry, note = self._retry(f"{kind} ({type(exc).__name__})", kind, None, None)
+        if retry is not None:
+            return retry
         raise connection_error(exc, self._prepared.description, note=note) from exc
 
-    def _retry_delay(self, reason: str, retry_after: float | None) -> float | None:
-        retry_number = self.count
-        if retry_number > self._policy.max_retries:
-            return None
-        delay = next_delay(retry_number, self._policy, retry_after, self._rng.random())
-        if not within_budget(self._clock.monotonic() - self._started, delay, self._policy):
-            return None
-        logger.warning(
-            "Retrying %s in %.2f s (retry %d of %d) after %s",
-            self._prepared.description,
-            delay,
-            retry_number,
-            self._policy.max_retries,
-            reason,
-            extra={"attempt": retry_number, "reason": reason, "delay": delay},
+    def _rate_limited(self, retry_after: float | None) -> float:
+        """Tell the rate limiter about a 429; the wait before this request's retry: the
+        server's ``Retry-After``, else until the window the limiter closed opens again."""
+        now = self._clock.monotonic()
+        opens = self._limiter.rate_limited(
+            self._prepared.root, sent_at=self._sent_at, now=now, retry_after=retry_after
         )
-        return delay
+        return retry_after if retry_after is not None else max(0.0, opens - now)
 
-    def _give_up_note(self) -> str | None:
-        if self.count == 1:
+    def _retry(
+        self,
+        reason: str,
+        failure: int | TransportFailure,
+        retry_after: float | None,
+        wait: float | None,
+    ) -> tuple[Retry | None, str | None]:
+        """When to send the next attempt and no note, or no retry and the give-up note."""
+        policy = self._policy
+        counted = counts_against_max_retries(failure)
+        if policy.max_retries == 0 or (counted and self._counted >= policy.max_retries):
+            return None, self._give_up_note(None)
+        cap = policy.retry_after_cap
+        if retry_after is not None and cap is not None and retry_after > cap:
+            asked = f"the server asked to wait {retry_after:g} s (Retry-After)"
+            return None, self._give_up_note(f"{asked}, longer than retry_after_cap={cap:g} s")
+        if wait is None:
+            wait = next_delay(self._counted + 1, policy, retry_after, self._rng.random())
+        now = self._clock.monotonic()
+        if not within_budget(self._elapsed(), wait, policy):
+            return None, self._give_up_note(_past_deadline(failure, retry_after, wait))
+        self._retries += 1
+        if counted:
+            self._counted += 1
+            numbered = f"retry {self._counted} of {policy.max_retries}"
+        else:
+            numbered = "rate limited: not counted against max_retries"
+        logger.warning(
+            "Retrying %s in %.2f s (%s) after %s",
+            self._prepared.description,
+            wait,
+            numbered,
+            reason,
+            extra={"attempt": self._retries, "reason": reason, "delay": wait},
+        )
+        return Retry(now, wait), None
+
+    def _elapsed(self) -> float:
+        """The call's own time so far: since it began, less what it waited in the limiter."""
+        return self._clock.monotonic() - self._started - self._queued
+
+    def _give_up_note(self, why: str | None) -> str | None:
+        if self.count == 1 and why is None:
             return None
-        elapsed = self._clock.monotonic() - self._started
         subject = self._prepared.subject
         return (
             f"Gave up after {self.count} attempt{'s' if self.count != 1 else ''} in "
-            f"{elapsed:.1f} s (max_retries={self._policy.max_retries}, "
+            f"{self._elapsed():.1f} s (max_retries={self._policy.max_retries}, "
             f"total_timeout={self._policy.total_timeout:g} s)"
+            + (f": {why}" if why else "")
             + (f" on {subject}" if subject else "")
         )
+
+
+def _past_deadline(
+    failure: int | TransportFailure, retry_after: float | None, wait: float
+) -> str | None:
+    """Why a wait that does not fit the deadline was needed, when the API set it."""
+    if retry_after is not None:
+        return f"the server asked to wait {retry_after:g} s (Retry-After), past the deadline"
+    if failure == RATE_LIMITED:
+        return f"the rate-limit window frees in {wait:.0f} s, past the deadline"
+    return None
+
+
+def _attempt_seconds(timeout: httpx2.Timeout) -> float | None:
+    """One attempt's timeout as one number: the longest phase's (``None``: a phase unbounded)."""
+    phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    if any(phase is None for phase in phases):
+        return None
+    return max(phase for phase in phases if phase is not None)
 
 
 def _rate_limiter(rate_limit: object) -> RateLimiter:
@@ -481,7 +575,7 @@ class BaseConvivaClient:
             raise QueryError(
                 concurrency_problem(bound, "max_concurrency"), argument="max_concurrency"
             )
-        planned, errors = plan_batch(list(specs), self._clock.now(), max_window=self._max_window)
+        planned, errors = plan_batch(specs, self._clock.now(), max_window=self._max_window)
         return planned, errors, bound
 
     @staticmethod
@@ -508,6 +602,8 @@ class BaseConvivaClient:
             credentials=self._config.credentials,
             clock=self._clock,
             rng=self._rng,
+            limiter=self._rate_limiter,
+            attempt_timeout=_attempt_seconds(self._config.timeout),
         )
 
     @staticmethod

@@ -17,7 +17,7 @@ from types import TracebackType
 
 import httpx2
 
-from pyconviva._base_client import BaseConvivaClient, PreparedRequest
+from pyconviva._base_client import Attempts, BaseConvivaClient, PreparedRequest
 from pyconviva._bulk import (
     BatchResult,
     Outcome,
@@ -43,6 +43,14 @@ from pyconviva._query import (
 from pyconviva._ratelimit import AsyncRateLimiter, RateLimiter, SyncRateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
 from pyconviva._retry import RetryPolicy
+from pyconviva._wire import (
+    DEADLINE_PASSED,
+    aread_reply,
+    bound_sockets,
+    deadline,
+    read_reply,
+    within,
+)
 
 __all__ = ["AsyncConvivaAPI", "ConvivaAPI"]
 
@@ -67,9 +75,14 @@ class ConvivaAPI(BaseConvivaClient):
         base_url: API root, default ``https://api.conviva.com`` or ``CONVIVA_BASE_URL``. Must
             be ``https://`` except for loopback hosts (a local emulator).
         timeout: seconds allowed for each of connect, read, write and pool acquisition
-            (default 30), or an ``httpx2.Timeout`` for finer control. Applies per attempt.
-        max_retries: retries after a connection error, timeout, 408, 429 or 5xx (default 3).
-        retry: a full :class:`~pyconviva.RetryPolicy` (backoff, jitter, time budget,
+            (default 30), or an ``httpx2.Timeout`` for finer control. Applies per attempt; a
+            whole call ends within the retry policy's ``total_timeout`` plus one such timeout
+            of its own time, even against a server that trickles its reply byte by byte.
+        max_retries: retries after a connection error, timeout, 408 or 5xx (default 10): a
+            backstop, since the retry policy's deadline (``total_timeout``, default 300 s)
+            bounds a call first. Retries after a 429 are not counted; ``0`` disables every
+            retry.
+        retry: a full :class:`~pyconviva.RetryPolicy` (backoff, jitter, deadline,
             ``Retry-After`` cap) instead of ``max_retries``.
         transport: an ``httpx2`` transport to send through instead of the network, e.g. the
             emulator's ``Emulator().transport()``.
@@ -78,7 +91,7 @@ class ConvivaAPI(BaseConvivaClient):
             or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set. Proxies come from the usual
             ``HTTPS_PROXY`` / ``NO_PROXY`` environment variables.
         clock: the client's time: a :class:`~pyconviva.Clock` whose ``now()`` resolves and
-            checks time ranges, whose ``monotonic()`` measures the retry budget and paces the
+            checks time ranges, whose ``monotonic()`` measures the retry deadline and paces the
             rate limit, and whose ``sleep()`` (``async_sleep()`` in the async client) makes
             every wait, between retries and for the rate limit. Default: a
             :class:`~pyconviva.SystemClock`, real time. In tests, a
@@ -86,9 +99,14 @@ class ConvivaAPI(BaseConvivaClient):
             function returning the current UTC ``datetime`` (the earlier form) is accepted too:
             it gives the wall time, and waits are real. Read it back as :attr:`clock`.
         rate_limit: ``True`` (default) keeps to the API's published request budgets (a burst
-            up to a whole budget goes out at once; only larger jobs are paced), ``False``
-            sends unpaced, and a :class:`~pyconviva.RateLimiter` sets other budgets; clients
-            given the same ``RateLimiter`` share its budgets.
+            up to a whole budget goes out at once; only larger jobs are paced) and learns from
+            429s that others spend them too: after a 429 without ``Retry-After`` every request
+            of the client pauses until the window can have freed (61 s, logged at INFO), then
+            resumes at a lower estimate that grows back. ``False`` paces nothing (a 429 still
+            pauses the client for the window). A :class:`~pyconviva.RateLimiter` sets other
+            budgets or an ``on_pause`` callback; clients given the same ``RateLimiter`` share
+            its budgets and pauses. Time a request waits in the limiter is not charged to its
+            deadline.
         max_concurrency: the most requests one call keeps in flight at once (default 8), when
             it fetches a split range or a batch (``get_many``).
         max_window: the longest span one request may cover when a range is split, as a
@@ -145,9 +163,11 @@ class ConvivaAPI(BaseConvivaClient):
         self._http = httpx2.Client(
             timeout=self._config.timeout,
             verify=self._config.verify,
+            trust_env=self._config.trust_env,  # a loopback base URL never goes through a proxy
             limits=DEFAULT_LIMITS,
             transport=transport,
         )
+        bound_sockets(self._http)
 
     def close(self) -> None:
         """Close the pooled connections. The client cannot send afterwards."""
@@ -164,24 +184,31 @@ class ConvivaAPI(BaseConvivaClient):
     ) -> None:
         self.close()
 
-    def _send_once(self, prepared: PreparedRequest) -> httpx2.Response:
+    def _send_once(self, prepared: PreparedRequest, attempts: Attempts) -> httpx2.Response:
         # Every attempt is charged by the API, so every attempt waits for the rate limit.
-        self._rate.acquire(prepared.root, prepared.cost)
-        return self._http.send(prepared.request)
+        attempts.sending(self._rate.acquire(prepared.root, prepared.cost))
+        with deadline(attempts.exchange_limit()):
+            response = self._http.send(prepared.request, stream=True)
+            try:
+                return read_reply(response, prepared.description)
+            finally:
+                response.close()
 
     def _send(self, prepared: PreparedRequest) -> httpx2.Response:
         """Send one prepared request, retrying per the policy; a 2xx response or an error."""
         attempts = self._attempts(prepared)
         while True:
             try:
-                response = self._send_once(prepared)
+                response = self._send_once(prepared, attempts)
             except httpx2.RequestError as exc:
-                delay = attempts.after_failure(exc)
+                retry = attempts.after_failure(exc)
             else:
                 if response.is_success:
                     return attempts.succeeded(response)
-                delay = attempts.after_status(response)
-            self._clock.sleep(delay)
+                retry = attempts.after_status(response)
+            wait = retry.left(self._clock.monotonic())
+            if wait > 0:
+                self._clock.sleep(wait)
 
     def _fetch(self, window: MetricsQuery, split: bool) -> list[MetricsResult]:
         """One window's replies: its own, or (``split``) after a 413 those of its halves."""
@@ -309,7 +336,13 @@ class ConvivaAPI(BaseConvivaClient):
                 minutely buckets; or the client's ``max_window``) as several legal windows,
                 concurrently and at the rate limit, and halve a window whose reply is too
                 large (413); the replies are merged into one result whose ``notes`` say what a
-                merge cannot keep (totals that do not add up). ``False``: one request, refused
+                merge cannot keep. It holds every bucket once, each as its own window returned
+                it; in ``total``, the counts of additive metrics summed over the windows (the
+                rest dropped, with a note). With ``group_by``, each window ranks its own top
+                ``limit`` groups, so the rows are the union of those: a group missing from a
+                window that returned its full ``limit`` has no rows there — unknown, never
+                zero (null once pivoted) — and a note names those windows and groups, so a sum
+                of that group over the range is short by them. ``False``: one request, refused
                 when too long.
 
         Returns:
@@ -484,6 +517,7 @@ class AsyncConvivaAPI(BaseConvivaClient):
         self._http = httpx2.AsyncClient(
             timeout=self._config.timeout,
             verify=self._config.verify,
+            trust_env=self._config.trust_env,  # a loopback base URL never goes through a proxy
             limits=DEFAULT_LIMITS,
             transport=transport,
         )
@@ -503,24 +537,36 @@ class AsyncConvivaAPI(BaseConvivaClient):
     ) -> None:
         await self.aclose()
 
-    async def _send_once(self, prepared: PreparedRequest) -> httpx2.Response:
+    async def _send_once(self, prepared: PreparedRequest, attempts: Attempts) -> httpx2.Response:
         # Every attempt is charged by the API, so every attempt waits for the rate limit.
-        await self._rate.acquire(prepared.root, prepared.cost)
-        return await self._http.send(prepared.request)
+        attempts.sending(await self._rate.acquire(prepared.root, prepared.cost))
+        try:
+            return await within(attempts.exchange_limit(), self._exchange(prepared))
+        except asyncio.TimeoutError:  # raised by `within` alone: httpx2's timeouts are its own
+            raise httpx2.ReadTimeout(DEADLINE_PASSED, request=prepared.request) from None
+
+    async def _exchange(self, prepared: PreparedRequest) -> httpx2.Response:
+        response = await self._http.send(prepared.request, stream=True)
+        try:
+            return await aread_reply(response, prepared.description)
+        finally:
+            await response.aclose()
 
     async def _send(self, prepared: PreparedRequest) -> httpx2.Response:
         """Send one prepared request, retrying per the policy; a 2xx response or an error."""
         attempts = self._attempts(prepared)
         while True:
             try:
-                response = await self._send_once(prepared)
+                response = await self._send_once(prepared, attempts)
             except httpx2.RequestError as exc:
-                delay = attempts.after_failure(exc)
+                retry = attempts.after_failure(exc)
             else:
                 if response.is_success:
                     return attempts.succeeded(response)
-                delay = attempts.after_status(response)
-            await self._clock.async_sleep(delay)
+                retry = attempts.after_status(response)
+            wait = retry.left(self._clock.monotonic())
+            if wait > 0:
+                await self._clock.async_sleep(wait)
 
     async def _fetch(self, window: MetricsQuery, split: bool) -> list[MetricsResult]:
         """One window's replies: its own, or (``split``) after a 413 those of its halves."""

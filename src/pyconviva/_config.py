@@ -22,7 +22,7 @@ from typing import Literal
 import httpx2
 
 from pyconviva._exceptions import ConfigurationError
-from pyconviva._retry import RetryPolicy
+from pyconviva._retry import DEFAULT_MAX_RETRIES, RetryPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -45,7 +45,6 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://api.conviva.com"
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_RETRIES = 3
 # Enough connections for concurrent bulk work; idle ones are dropped before typical
 # load-balancer idle timeouts so that reuse rarely meets a connection closed under it.
 DEFAULT_LIMITS = httpx2.Limits(

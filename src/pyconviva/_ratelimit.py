@@ -1,4 +1,4 @@
-"""Client-side rate limiting shaped by the API's published request budgets.
+"""Client-side rate limiting shaped by the API's published request budgets, and what 429s teach.
 
 The API allows 400 filter-weighted requests a minute per account on the historical root, 500 on
 the real-time root, and 3000 per 5 minutes per IP address across both (reference §8). A request
@@ -11,17 +11,23 @@ within the budget, which is what a server counting requests per window enforces.
 refilled continuously would let twice the budget through in the window that follows a full
 burst, and draw 429 replies.) Over a long job the rate is ``capacity / window``, the refill rate.
 
+What the limiter learns from 429 replies (the budgets are the account's, and others spend them
+too) is told in :class:`RateLimiter`'s documentation, the public face of this module.
+
 Nothing in the bookkeeping reads a clock or sleeps: callers pass ``now`` and get back how long
 to wait. :class:`SyncRateLimiter` and :class:`AsyncRateLimiter` are the thin waiters around it,
 measuring and waiting on a :class:`~pyconviva.Clock` (the client's). Reservations are booked at
 once, so callers that arrive together queue in arrival order instead of racing for the same
-tokens.
+tokens; a waiter that a pause moved wakes up, sees its new turn, and waits again.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 
 from pyconviva._clock import Clock, SystemClock
 from pyconviva._exceptions import ConfigurationError, QueryError
@@ -37,12 +43,15 @@ from pyconviva._rules import (
 
 __all__ = [
     "ARRIVAL_MARGIN",
+    "FULL_WINDOW_PAUSE",
     "AsyncRateLimiter",
+    "PauseListener",
     "RateLimiter",
     "SyncRateLimiter",
     "TokenBucket",
 ]
 
+logger = logging.getLogger("pyconviva")
 
 # The server counts a request when it arrives, the client when it books the send. A request on a
 # fresh connection (TCP and TLS set-up first) arrives later after its booking than one on a warm
@@ -51,12 +60,25 @@ __all__ = [
 # token back one more second covers that spread for 1/60 of the historical throughput.
 ARRIVAL_MARGIN = 1.0
 
+# How long a full window keeps its budget closed after a 429 without Retry-After (plus the
+# budget's margin): the API's account windows are a minute long. A budget with a shorter window
+# (a test's RateLimit) pauses for its own window.
+FULL_WINDOW_PAUSE = 60.0
+
+# Multiplicative decrease of a budget's estimate after a 429.
+_DECREASE = 0.5
+
+PauseListener = Callable[[float, str], object]
+"""``on_pause(seconds, budget)``: a pause began; ``budget`` is ``"historical"``, ``"real-time"``
+or ``"per-IP"``."""
+
 
 class TokenBucket:
     """At most ``capacity`` tokens spent in any window of ``capacity / refill_per_second`` s.
 
     ``margin`` holds each token back that many seconds longer than the window (see
-    :data:`ARRIVAL_MARGIN`).
+    :data:`ARRIVAL_MARGIN`). ``limit`` is the number of tokens a window may hold now: the
+    capacity, or less while 429s have lowered the estimate (see :class:`RateLimiter`).
 
     ``reserve`` books tokens at the earliest instant the budget allows and returns the wait
     until then. A booking is a promise that later callers cannot break: a new booking counts,
@@ -73,6 +95,7 @@ class TokenBucket:
                 f"margin={margin!r}"
             )
         self.capacity = float(capacity)
+        self.limit = self.capacity
         self.refill_per_second = float(refill_per_second)
         self.window = self.capacity / self.refill_per_second
         self.margin = float(margin)
@@ -86,8 +109,10 @@ class TokenBucket:
         self._horizon = float("-inf")
 
     def __repr__(self) -> str:
+        lowered = f", limit={self.limit:g}" if self.limit < self.capacity else ""
         return (
-            f"TokenBucket(capacity={self.capacity:g}, refill_per_second={self.refill_per_second:g})"
+            f"TokenBucket(capacity={self.capacity:g}, refill_per_second="
+            f"{self.refill_per_second:g}{lowered})"
         )
 
     def advance(self, now: float) -> None:
@@ -101,13 +126,14 @@ class TokenBucket:
         """The first instant at or after ``now`` at which ``cost`` tokens may be booked.
 
         Any window holding that instant starts less than a window before it, so it holds no
-        booking older than that: the bookings still out then, plus ``cost``, bound it.
+        booking older than that: the bookings still out then, plus ``cost``, bound it. A cost
+        above a lowered ``limit`` waits until the bucket is otherwise empty.
         """
         self._check_cost(cost)
         at = max(now, self._horizon)
         totals = self._totals
         # The oldest bookings that must return first: all before index `keep`.
-        keep = bisect_left(totals, totals[-1] - (self.capacity - cost))
+        keep = bisect_left(totals, totals[-1] - (max(self.limit, cost) - cost))
         if keep > 0:
             at = max(at, self._returns_at(self._instants[keep - 1]))
         return at
@@ -119,6 +145,22 @@ class TokenBucket:
         self._instants.insert(index, at)
         totals = self._totals
         totals[index + 1 :] = [total + cost for total in totals[index:]]
+
+    def cancel(self, cost: float, at: float) -> None:
+        """Take back a booking of ``cost`` tokens at instant ``at`` (one not yet returned)."""
+        instants, totals = self._instants, self._totals
+        index = bisect_left(instants, at)
+        while index < len(instants) and instants[index] == at:
+            if math.isclose(totals[index + 1] - totals[index], cost):
+                del instants[index], totals[index + 1]
+                totals[index + 1 :] = [total - cost for total in totals[index + 1 :]]
+                return
+            index += 1
+
+    def spent(self, now: float) -> float:
+        """Tokens booked at or before ``now`` that have not come back yet."""
+        self.advance(now)
+        return self._totals[bisect_right(self._instants, now)] - self._totals[0]
 
     def reserve(self, cost: float, now: float) -> float:
         """Book ``cost`` tokens as early as allowed; the seconds to wait before sending (0: now)."""
@@ -135,19 +177,89 @@ class TokenBucket:
             raise ValueError(f"cost must be in (0, {self.capacity:g}], got {cost!r}")
 
 
+class _Budget:
+    """One published budget: its bucket (``None``: not paced) and what 429s taught about it."""
+
+    def __init__(self, name: str, bucket: TokenBucket | None, pause: float) -> None:
+        self.name = name
+        self.bucket = bucket
+        self.pause = pause  # seconds a 429 without Retry-After closes it
+        self.closed_until = float("-inf")
+        self.lowered_at = float("-inf")  # when a 429 last lowered the estimate
+
+    def fullness(self, now: float) -> float:
+        """The share of the current limit this limiter's own books show spent."""
+        if self.bucket is None:
+            return 0.0
+        return self.bucket.spent(now) / self.bucket.limit
+
+
+class _Ticket:
+    """A waiter's booking: a pause may move ``at`` later; the waiter re-reads it when it wakes."""
+
+    __slots__ = ("at", "budgets", "cost")
+
+    def __init__(self, budgets: tuple[_Budget, ...], cost: int, at: float) -> None:
+        self.budgets = budgets
+        self.cost = cost
+        self.at = at
+
+
 class RateLimiter:
-    """The published budgets of one client: per root, and per IP across both roots.
+    """The published budgets of one client, per root and per IP, and what 429s taught about them.
+
+    Paces requests so that no window of a budget holds more than the budget: a burst up to a
+    whole budget goes out at once, only a larger job waits.
+
+    The budgets are the account's, not the client's: dashboards, the Datadog and New Relic
+    integrations and other teams' jobs spend them too, unseen. The API answers 429 without
+    ``Retry-After`` when a window is full. Then:
+
+    - *Which budget.* The reply does not say. It is blamed on the account budget of the
+      request's root (historical or real-time): per minute that budget is the tightest (400 or
+      500, against 600 a minute on average per IP), and it is the one every consumer of the
+      account shares, wherever it runs, while the per-IP budget is shared only by this host.
+      The per-IP budget is blamed when the request draws on nothing else (metadata calls) or
+      when this limiter's own books show it fuller than the account's.
+    - *A pause shared by everyone.* Every request that draws on the blamed budget, in every
+      thread or task sharing the limiter, queued ones included, waits until the window can have
+      freed: a minute (the account windows' length, and Conviva's own advice after a 429; the
+      per-IP window is five minutes long, and a minute frees its oldest fifth) plus ``margin``,
+      counted from the 429. Queued requests keep their order behind the pause. The pause is
+      logged once on the ``pyconviva`` logger at INFO, as "waiting for the rate-limit window
+      (61 s)", and reported to ``on_pause``.
+    - *A lower estimate that grows back (AIMD).* The budget's limit, the requests a window may
+      hold, halves (one request at least stays allowed), once per congestion event: a 429 for a
+      request sent before the last decrease belongs to the event that caused it. Every later
+      success gives its cost back, up to the published budget. That is faster than TCP's one
+      segment per round trip: a window's worth of successes doubles the limit, so a one-off
+      burst by another consumer (a dashboard refresh, another job's batch: the common case)
+      costs one pause, not ten windows of slow growth, while a steady competitor keeps halving
+      it.
+    - A 429 *with* ``Retry-After`` makes only its own request wait, as the server said; it
+      still lowers the estimate, so a server that keeps refusing cannot draw a hot loop.
+
+    A limiter without budgets (:meth:`disabled`, a client's ``rate_limit=False``) paces nothing
+    and estimates nothing, but a 429 without ``Retry-After`` still pauses every request of its
+    client for the window: sending into a full window only draws more 429s.
+
+    The clients report every 429 (:meth:`rate_limited`) and success (:meth:`succeeded`); time a
+    request waits here is not charged to its call's deadline.
 
     Args:
-        historical, real_time: the per-account budget of each root; ``None`` leaves it unlimited.
-        per_ip: the per-IP budget shared by both roots; ``None`` leaves it unlimited.
+        historical, real_time: the per-account budget of each root; ``None`` leaves it unpaced.
+        per_ip: the per-IP budget shared by both roots; ``None`` leaves it unpaced.
         scale: multiplies every budget, e.g. ``0.5`` to leave half for other jobs on the account.
         margin: seconds each token is held back beyond its window, so that requests booked one
             window apart also *arrive* one window apart (default :data:`ARRIVAL_MARGIN`);
-            0 keeps the windows exact.
+            0 keeps the windows exact. A pause after a 429 lasts this much longer too.
+        on_pause: called as ``on_pause(seconds, budget)`` when a 429 without ``Retry-After``
+            starts a pause (once per pause, from the thread or task that got the 429, outside
+            any lock): ``budget`` is ``"historical"``, ``"real-time"`` or ``"per-IP"``. For
+            progress displays; may also be set later as the ``on_pause`` attribute.
 
-    Thread-safe: ``reserve`` holds a lock only while booking. One per client, never global;
-    clients given the same instance share its budgets.
+    Thread-safe: every method holds a lock only while booking. One per client, never global;
+    clients given the same instance share its budgets, its pauses and its estimates.
     """
 
     def __init__(
@@ -158,36 +270,84 @@ class RateLimiter:
         per_ip: RateLimit | None = PER_IP_RATE,
         scale: float = 1.0,
         margin: float = ARRIVAL_MARGIN,
+        on_pause: PauseListener | None = None,
     ) -> None:
         if not scale > 0:
             raise ConfigurationError(f"rate limit scale must be above 0, got {scale!r}")
-        self._roots: dict[Root, TokenBucket] = {}
-        for root, limit in ((HISTORICAL, historical), (REAL_TIME, real_time)):
-            if limit is not None:
-                self._roots[root] = _bucket(limit, scale, margin)
-        self._per_ip = _bucket(per_ip, scale, margin) if per_ip is not None else None
+        if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin >= 0):
+            raise ConfigurationError(f"rate limit margin must be 0 or more, got {margin!r}")
+        self._roots: dict[Root, _Budget] = {
+            HISTORICAL: _budget("historical", historical, HISTORICAL_RATE, scale, margin),
+            REAL_TIME: _budget("real-time", real_time, REAL_TIME_RATE, scale, margin),
+        }
+        self._per_ip = _budget("per-IP", per_ip, PER_IP_RATE, scale, margin)
         self._lock = threading.Lock()
+        self._waiting: list[_Ticket] = []
+        self.on_pause = on_pause
 
     @classmethod
-    def disabled(cls) -> RateLimiter:
-        """A limiter that never waits."""
-        return cls(historical=None, real_time=None, per_ip=None)
+    def disabled(cls, *, on_pause: PauseListener | None = None) -> RateLimiter:
+        """A limiter that paces nothing; it still pauses for a full window after a 429."""
+        return cls(historical=None, real_time=None, per_ip=None, on_pause=on_pause)
 
     def __repr__(self) -> str:
-        named = [*self._roots.items(), ("per-ip", self._per_ip)]
-        return f"RateLimiter({', '.join(f'{name}={bucket!r}' for name, bucket in named)})"
+        budgets = [*self._roots.values(), self._per_ip]
+        return f"RateLimiter({', '.join(f'{b.name}={b.bucket!r}' for b in budgets)})"
 
     def reserve(self, root: Root | None, cost: int, now: float) -> float:
         """Book a request of ``cost`` on ``root``; the seconds to wait before sending it.
 
-        ``root=None`` (metadata endpoints) draws on the per-IP budget alone.
+        ``root=None`` (metadata endpoints) draws on the per-IP budget alone. A booking made
+        here is not moved by a later pause (the waiters' bookings are).
 
         Raises QueryError when the cost alone exceeds a budget: no wait would ever admit it.
         """
-        account = self._roots.get(root) if root is not None else None
-        buckets = [b for b in (account, self._per_ip) if b is not None]
-        for bucket in buckets:
-            if cost > bucket.capacity:
+        budgets = self._budgets(root, cost)
+        with self._lock:
+            at = self._book(budgets, cost, now)
+        return at - now
+
+    def rate_limited(
+        self, root: Root | None, *, sent_at: float, now: float, retry_after: float | None = None
+    ) -> float:
+        """Take in a 429 for a request on ``root`` sent at ``sent_at``; the instant to retry it.
+
+        Lowers the blamed budget's estimate (once per congestion event). Without
+        ``retry_after`` the budget closes for a window: every request drawing on it waits, and
+        the instant returned is when it opens. With ``retry_after`` only this request waits:
+        the instant is ``now + retry_after``. Times are on the caller's monotonic clock.
+        """
+        budgets = self._budgets(root, 1)
+        with self._lock:
+            blamed = self._blame(budgets, now)
+            if sent_at > blamed.lowered_at:  # news: sent after the last decrease
+                _lower(blamed, now)
+            if retry_after is not None:
+                return now + retry_after
+            starts = blamed.closed_until <= now
+            if now + blamed.pause > blamed.closed_until:
+                blamed.closed_until = now + blamed.pause
+                self._move_waiting(blamed, now)
+            opens = blamed.closed_until
+            estimate = blamed.bucket.limit if blamed.bucket is not None else None
+        if starts:
+            self._announce(blamed.name, opens - now, estimate)
+        return opens
+
+    def succeeded(self, root: Root | None, cost: int, *, sent_at: float) -> None:
+        """Take in a success: each estimate lowered before ``sent_at`` grows back by ``cost``."""
+        with self._lock:
+            for budget in self._budgets(root, cost):
+                bucket = budget.bucket
+                if bucket is not None and sent_at > budget.lowered_at:
+                    bucket.limit = min(bucket.capacity, bucket.limit + cost)
+
+    def _budgets(self, root: Root | None, cost: int) -> tuple[_Budget, ...]:
+        """The budgets a request on ``root`` draws on, after checking that ``cost`` can fit."""
+        budgets = (self._per_ip,) if root is None else (self._roots[root], self._per_ip)
+        for budget in budgets:
+            bucket = budget.bucket
+            if bucket is not None and cost > bucket.capacity:
                 raise QueryError(
                     f"filter_by: a request with {cost} filter values costs {cost} requests of "
                     f"the API's budget of {bucket.capacity:g} per {bucket.window:g} s, so it "
@@ -195,15 +355,69 @@ class RateLimiter:
                     "filter (filter_id)",
                     argument="filter_by",
                 )
+        return budgets
+
+    def _ticket(self, root: Root | None, cost: int, now: float) -> _Ticket:
+        """A waiter's booking, which later pauses may move."""
+        budgets = self._budgets(root, cost)
         with self._lock:
-            for bucket in buckets:
-                bucket.advance(now)
-            # Each bucket allows every instant from its earliest on, so the latest of those is
-            # the first instant all of them allow.
-            at = max([now, *(bucket.earliest(cost, now) for bucket in buckets)])
-            for bucket in buckets:
-                bucket.book(cost, at)
-        return at - now
+            ticket = _Ticket(budgets, cost, self._book(budgets, cost, now))
+            self._waiting = [waiting for waiting in self._waiting if waiting.at > now]
+            if ticket.at > now:
+                self._waiting.append(ticket)
+        return ticket
+
+    def _book(self, budgets: tuple[_Budget, ...], cost: int, now: float) -> float:
+        """Book ``cost`` on every budget at the first instant all allow; that instant."""
+        start = max([now, *(budget.closed_until for budget in budgets)])
+        buckets = [budget.bucket for budget in budgets if budget.bucket is not None]
+        for bucket in buckets:
+            bucket.advance(now)
+        # Each bucket allows every instant from its earliest on, so the latest of those is
+        # the first instant all of them allow.
+        at = max([start, *(bucket.earliest(cost, start) for bucket in buckets)])
+        for bucket in buckets:
+            bucket.book(cost, at)
+        return at
+
+    def _blame(self, budgets: tuple[_Budget, ...], now: float) -> _Budget:
+        if len(budgets) == 1:
+            return budgets[0]
+        account, per_ip = budgets
+        return per_ip if per_ip.fullness(now) > account.fullness(now) else account
+
+    def _move_waiting(self, closed: _Budget, now: float) -> None:
+        """Book again, in their order, the waiters on ``closed`` that were due before it opens."""
+        moved = sorted(
+            (t for t in self._waiting if t.at > now and closed in t.budgets), key=lambda t: t.at
+        )
+        for ticket in moved:
+            for budget in ticket.budgets:
+                if budget.bucket is not None:
+                    budget.bucket.cancel(ticket.cost, ticket.at)
+        for ticket in moved:
+            ticket.at = self._book(ticket.budgets, ticket.cost, now)
+
+    def _announce(self, budget: str, seconds: float, estimate: float | None) -> None:
+        resumes = "" if estimate is None else f", then resuming at {estimate:g} requests a window"
+        logger.info(
+            "waiting for the rate-limit window (%.0f s): the API answered 429 without "
+            "Retry-After, so the %s budget is taken to be full%s",
+            seconds,
+            budget,
+            resumes,
+            extra={"budget": budget, "delay": seconds},
+        )
+        if self.on_pause is not None:
+            self.on_pause(seconds, budget)
+
+
+def _budget(
+    name: str, limit: RateLimit | None, published: RateLimit, scale: float, margin: float
+) -> _Budget:
+    period = published.period if limit is None else limit.period
+    bucket = None if limit is None else _bucket(limit, scale, margin)
+    return _Budget(name, bucket, min(period, FULL_WINDOW_PAUSE) + margin)
 
 
 def _bucket(limit: RateLimit, scale: float, margin: float) -> TokenBucket:
@@ -214,6 +428,12 @@ def _bucket(limit: RateLimit, scale: float, margin: float) -> TokenBucket:
             f"of the budget {limit.requests}; use a larger scale"
         )
     return TokenBucket(capacity, capacity / limit.period, margin=margin)
+
+
+def _lower(budget: _Budget, now: float) -> None:
+    budget.lowered_at = now
+    if budget.bucket is not None:
+        budget.bucket.limit = max(1.0, math.floor(budget.bucket.limit * _DECREASE))
 
 
 class SyncRateLimiter:
@@ -228,10 +448,13 @@ class SyncRateLimiter:
 
     def acquire(self, root: Root | None, cost: int = 1) -> float:
         """Wait until a request of ``cost`` on ``root`` may be sent; returns the seconds waited."""
-        wait = self.limiter.reserve(root, cost, self._clock.monotonic())
-        if wait > 0:
-            self._clock.sleep(wait)
-        return wait
+        clock = self._clock
+        started = clock.monotonic()
+        ticket = self.limiter._ticket(root, cost, started)
+        # A pause that began meanwhile moves the booking: wait again for the new turn.
+        while (wait := ticket.at - clock.monotonic()) > 0:
+            clock.sleep(wait)
+        return clock.monotonic() - started
 
 
 class AsyncRateLimiter:
@@ -246,7 +469,9 @@ class AsyncRateLimiter:
 
     async def acquire(self, root: Root | None, cost: int = 1) -> float:
         """Wait until a request of ``cost`` on ``root`` may be sent; returns the seconds waited."""
-        wait = self.limiter.reserve(root, cost, self._clock.monotonic())
-        if wait > 0:
-            await self._clock.async_sleep(wait)
-        return wait
+        clock = self._clock
+        started = clock.monotonic()
+        ticket = self.limiter._ticket(root, cost, started)
+        while (wait := ticket.at - clock.monotonic()) > 0:
+            await clock.async_sleep(wait)
+        return clock.monotonic() - started

@@ -206,7 +206,7 @@ async def test_aclose_closes_the_pool() -> None:
 
 async def test_server_errors_after_retries_raise_server_error(clock: VirtualClock) -> None:
     recorder = Recorder(*[httpx2.Response(500)] * 4)
-    async with make_async(recorder, clock) as api:
+    async with make_async(recorder, clock, retry=RetryPolicy(max_retries=3, jitter=0.0)) as api:
         with pytest.raises(ServerError, match="Gave up after 4 attempts"):
             await api.get_kpis()
     assert clock.sleeps == (0.5, 1.0, 2.0)

@@ -12,6 +12,7 @@ import trustme
 from pyconviva import ConfigurationError, RetryPolicy
 from pyconviva._config import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
     ClientConfig,
     Credentials,
     load_config,
@@ -432,7 +433,7 @@ def test_max_retries_shapes_the_default_policy() -> None:
 
 def test_a_retry_policy_wins_and_contradicting_max_retries_is_refused() -> None:
     policy = RetryPolicy(max_retries=1, total_timeout=5.0)
-    assert resolve_retry_policy(3, policy) is policy
+    assert resolve_retry_policy(DEFAULT_MAX_RETRIES, policy) is policy
     assert resolve_retry_policy(1, policy) is policy
     with pytest.raises(ConfigurationError, match="contradicts"):
         resolve_retry_policy(7, policy)

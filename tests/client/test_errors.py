@@ -118,8 +118,8 @@ def test_each_status_raises_its_exception_class(
     make_api: Callable[..., ConvivaAPI], status: int, expected: type[APIStatusError]
 ) -> None:
     body = {"name": "Kind", "message": f"status {status} explained"}
-    handler, _ = scripted(*[error(status, body)] * 4)
-    api = make_api(handler)
+    handler, _ = scripted(error(status, body))
+    api = make_api(handler, retry=RetryPolicy(max_retries=0))
     with pytest.raises(APIStatusError) as caught:
         api.get_kpis()
     assert type(caught.value) is expected
@@ -270,7 +270,7 @@ def test_timeouts_map_to_api_timeout_error_with_the_cause(
         error(500),
         error(502),
         error(503, {"message": "busy"}),
-        error(429, {"message": "Too Many Requests"}),
+        error(429, {"message": "Too Many Requests"}, **{"Retry-After": "0.5"}),
         error(408),
         httpx2.ConnectError("refused"),
         httpx2.ReadTimeout("slow"),
@@ -288,7 +288,23 @@ def test_transient_failures_are_retried_until_success(
     result = api.get_kpis()
     assert result["kpis"] == []
     assert len(seen) == 3
-    assert clock.sleeps == (0.5, 1.0)
+    retry_after = getattr(failure, "headers", {}).get("retry-after")
+    assert clock.sleeps == ((0.5, 0.5) if retry_after else (0.5, 1.0))
+
+
+def test_a_429_without_retry_after_waits_out_the_window_instead_of_backing_off(
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    full = error(429, {"message": "Too Many Requests"})
+    handler, seen = scripted(full, full, httpx2.Response(200, json=OK_BODY))
+    caplog.set_level(logging.INFO, logger="pyconviva")
+    assert make_api(handler).get_kpis()["kpis"] == []
+    assert len(seen) == 3
+    assert clock.sleeps == (61.0, 61.0)  # a minute's window plus the arrival margin, each time
+    pauses = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert [r.getMessage()[:44] for r in pauses] == [
+        "waiting for the rate-limit window (61 s): th"
+    ] * 2
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
@@ -313,7 +329,7 @@ def test_gives_up_after_max_retries_with_the_last_error(
         error(504, {"message": "last"}),
         httpx2.Response(200, json=OK_BODY),
     )
-    api = make_api(handler)
+    api = make_api(handler, retry=RetryPolicy(max_retries=3, jitter=0.0))
     with pytest.raises(ServerError) as caught:
         api.get_kpis()
     assert caught.value.status_code == 504
@@ -350,13 +366,14 @@ def test_zero_max_retries_sends_once(make_api: Callable[..., ConvivaAPI]) -> Non
 def test_retry_after_seconds_are_honoured(
     make_api: Callable[..., ConvivaAPI], clock: VirtualClock
 ) -> None:
-    handler, _ = scripted(
+    handler, seen = scripted(
         error(429, {"message": "Too Many Requests"}, **{"Retry-After": "7"}),
         error(503, None, **{"Retry-After": "0"}),
         httpx2.Response(200, json=OK_BODY),
     )
     make_api(handler).get_kpis()
-    assert clock.sleeps == (7.0, 0.0)
+    assert clock.sleeps == (7.0,)  # and "0" means at once
+    assert len(seen) == 3
 
 
 def test_retry_after_http_date_is_read_against_the_client_clock(
@@ -370,17 +387,59 @@ def test_retry_after_http_date_is_read_against_the_client_clock(
     assert clock.sleeps == (12.0,)
 
 
-def test_huge_or_garbage_retry_after_is_capped_or_ignored(
+def test_a_retry_after_of_a_minute_or_more_is_obeyed_when_it_fits_the_deadline(
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
+) -> None:
+    handler, seen = scripted(
+        error(429, None, **{"Retry-After": "120"}),
+        error(503, None, **{"Retry-After": "90"}),
+        httpx2.Response(200, json=OK_BODY),
+    )
+    make_api(handler).get_kpis()
+    assert clock.sleeps == (120.0, 90.0)
+    assert len(seen) == 3
+
+
+def test_a_retry_after_past_the_deadline_ends_the_call_and_the_error_says_so(
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
+) -> None:
+    handler, seen = scripted(
+        error(503, {"message": "down for maintenance"}, **{"Retry-After": "3600"}),
+        httpx2.Response(200, json=OK_BODY),
+    )
+    with pytest.raises(ServerError) as caught:
+        make_api(handler).get_kpis()
+    assert clock.sleeps == ()  # never waits less than the server asked, nor past the deadline
+    assert len(seen) == 1
+    text = str(caught.value)
+    assert "the server asked to wait 3600 s (Retry-After), past the deadline" in text
+    assert "total_timeout=300 s" in text
+
+
+def test_a_retry_after_longer_than_a_cap_given_ends_the_call_and_says_so(
     make_api: Callable[..., ConvivaAPI], clock: VirtualClock
 ) -> None:
     handler, _ = scripted(
-        error(429, None, **{"Retry-After": "99999"}),
-        error(429, None, **{"Retry-After": "whenever"}),
-        httpx2.Response(200, json=OK_BODY),
+        error(429, None, **{"Retry-After": "99999"}), httpx2.Response(200, json=OK_BODY)
     )
     policy = RetryPolicy(jitter=0.0, retry_after_cap=30.0)
-    make_api(handler, retry=policy).get_kpis()
-    assert clock.sleeps == (30.0, 1.0)
+    with pytest.raises(
+        RateLimitError, match=r"99999 s \(Retry-After\), longer than retry_after_cap=30 s"
+    ):
+        make_api(handler, retry=policy).get_kpis()
+    assert clock.sleeps == ()
+
+
+def test_an_unreadable_retry_after_falls_back_to_the_clients_own_wait(
+    make_api: Callable[..., ConvivaAPI], clock: VirtualClock
+) -> None:
+    handler, _ = scripted(
+        error(503, None, **{"Retry-After": "whenever"}),
+        error(429, None, **{"Retry-After": "soon"}),
+        httpx2.Response(200, json=OK_BODY),
+    )
+    make_api(handler).get_kpis()
+    assert clock.sleeps == (0.5, 61.0)  # backoff after the 503; the window after the 429
 
 
 def test_the_total_time_budget_stops_retries_early(
@@ -467,7 +526,7 @@ def emulated(emulator: Emulator, clock: VirtualClock, **options: Any) -> Conviva
         ([TruncateBody(keep=0.3)], [0.5]),
         ([NonJSONBody(status=502)], [0.5]),
         ([SlowReply(delay=5.0)], [0.5]),
-        ([StatusFault(status=500), DropConnection(), RateLimitStorm(times=1)], [0.5, 1.0, 2.0]),
+        ([StatusFault(status=500), DropConnection(), RateLimitStorm(times=1)], [0.5, 1.0, 61.0]),
     ],
     ids=["503x2", "429-storm", "drop", "truncate", "html-502", "slow", "mixed"],
 )
@@ -490,15 +549,18 @@ def test_a_non_json_success_reply_is_not_retried(emulator: Emulator, clock: Virt
     assert clock.sleeps == ()
 
 
-def test_a_fault_storm_longer_than_the_retries_raises_the_last_error(
+def test_a_429_storm_longer_than_the_deadline_raises_the_last_error_and_says_why(
     emulator: Emulator, clock: VirtualClock
 ) -> None:
     emulator.add_faults(RateLimitStorm(times=10))
     with emulated(emulator, clock) as api, pytest.raises(RateLimitError) as caught:
         api.get_real_time_data("attempts")
     assert caught.value.message == "Too Many Requests"
-    assert len(emulator.requests()) == 4
-    assert "Gave up after 4 attempts" in str(caught.value)
+    # Four full windows waited out (0, 61, 122, 183 -> 244 s); a fifth would end past 300 s.
+    assert len(emulator.requests()) == 5
+    assert clock.sleeps == (61.0,) * 4
+    assert "Gave up after 5 attempts in 244.0 s" in str(caught.value)
+    assert "the rate-limit window frees in 61 s, past the deadline" in str(caught.value)
 
 
 def test_the_emulator_refuses_a_wrong_key_with_a_helpful_401(

@@ -1,4 +1,4 @@
-"""The retry policy's pure decisions: what is retried, Retry-After parsing, backoff delays."""
+"""The retry policy's pure decisions: what is retried and counted, Retry-After, backoff delays."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pyconviva import ConfigurationError, RetryPolicy
 from pyconviva._retry import (
+    counts_against_max_retries,
     next_delay,
     parse_retry_after,
     should_retry,
@@ -51,10 +52,10 @@ def test_answers_about_the_request_itself_are_never_retried(status: int) -> None
         (" 7 ", 7.0),
         ("1.5", 1.5),
         ("59.9", 59.9),
-        ("86400", 60.0),
-        ("1e12", 60.0),
+        ("86400", 86400.0),
+        ("1e12", 1e12),
         (http_date(NOW + timedelta(seconds=30)), 30.0),
-        (http_date(NOW + timedelta(hours=2)), 60.0),
+        (http_date(NOW + timedelta(hours=2)), 7200.0),
         (http_date(NOW - timedelta(seconds=30)), 0.0),
         ("Wed, 99 Foo 2025 99:99:99 GMT", None),
     ],
@@ -63,7 +64,7 @@ def test_parse_retry_after_table(header: str | None, expected: float | None) -> 
     assert parse_retry_after(header, NOW) == expected
 
 
-def test_parse_retry_after_cap_is_a_parameter() -> None:
+def test_parse_retry_after_cuts_only_at_a_cap_given() -> None:
     assert parse_retry_after("300", NOW, cap=120.0) == 120.0
     assert parse_retry_after("300", NOW, cap=600.0) == 300.0
 
@@ -80,11 +81,21 @@ def test_jitter_only_shortens_the_delay_by_at_most_its_fraction() -> None:
     assert next_delay(2, policy, None, 0.999999) == pytest.approx(0.75, abs=1e-5)
 
 
-def test_retry_after_overrides_backoff_and_is_capped_by_the_policy() -> None:
+def test_retry_after_overrides_backoff_and_is_obeyed_as_given() -> None:
     policy = RetryPolicy(retry_after_cap=10.0)
     assert next_delay(1, policy, 3.0, 0.9) == 3.0
     assert next_delay(1, policy, 0.0, 0.9) == 0.0
-    assert next_delay(1, policy, 45.0, 0.9) == 10.0
+    # Whether a long one fits (the cap, the deadline) is the caller's decision, not a cut.
+    assert next_delay(1, policy, 45.0, 0.9) == 45.0
+
+
+@pytest.mark.parametrize("failure", ["connection", "timeout", 408, 500, 502, 503])
+def test_retries_after_faults_count_against_max_retries(failure: int | str) -> None:
+    assert counts_against_max_retries(failure)  # type: ignore[arg-type]
+
+
+def test_retries_after_a_429_are_not_counted_the_deadline_bounds_them() -> None:
+    assert not counts_against_max_retries(429)
 
 
 def test_huge_attempt_numbers_stay_at_the_cap() -> None:
@@ -123,9 +134,15 @@ def test_within_budget_counts_elapsed_time_and_the_next_wait() -> None:
 
 def test_policy_defaults_are_the_documented_ones() -> None:
     policy = RetryPolicy()
-    assert (policy.max_retries, policy.backoff_base, policy.backoff_factor) == (3, 0.5, 2.0)
-    assert (policy.max_delay, policy.total_timeout, policy.retry_after_cap) == (8.0, 60.0, 60.0)
+    assert (policy.max_retries, policy.backoff_base, policy.backoff_factor) == (10, 0.5, 2.0)
+    assert (policy.max_delay, policy.total_timeout, policy.retry_after_cap) == (8.0, 300.0, None)
     assert 0.0 < policy.jitter < 1.0
+
+
+def test_the_default_deadline_covers_two_rate_limit_windows_and_the_per_ip_one() -> None:
+    window_and_margin = 60.0 + 1.0
+    assert RetryPolicy().total_timeout >= 2 * window_and_margin
+    assert RetryPolicy().total_timeout >= 300.0  # the per-IP budget's window
 
 
 @pytest.mark.parametrize(
@@ -141,6 +158,8 @@ def test_policy_defaults_are_the_documented_ones() -> None:
         ("jitter", -0.1),
         ("total_timeout", float("nan")),
         ("retry_after_cap", "60"),
+        ("retry_after_cap", float("inf")),
+        ("retry_after_cap", -1.0),
     ],
 )
 def test_invalid_policies_are_refused_with_the_field_named(field: str, value: object) -> None:

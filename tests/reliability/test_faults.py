@@ -89,7 +89,12 @@ SCENARIOS = [
     Scenario("two 502s", (StatusFault(status=502, times=2),), "HTTP 502"),
     Scenario("three 503s", (StatusFault(status=503, times=3),), "HTTP 503"),
     Scenario("a 500 then a 503", (StatusFault(status=500), StatusFault(status=503)), "HTTP 5"),
-    Scenario("a 429 storm without Retry-After", (RateLimitStorm(times=3),), "HTTP 429"),
+    Scenario(
+        "a 429 storm without Retry-After (each waits out the window)",
+        (RateLimitStorm(times=3),),
+        "HTTP 429",
+        waits=(61.0, 61.0, 61.0),
+    ),
     Scenario(
         "a 429 storm with Retry-After",
         (RateLimitStorm(times=3, retry_after=7),),
@@ -97,10 +102,10 @@ SCENARIOS = [
         waits=(7.0, 7.0, 7.0),
     ),
     Scenario(
-        "a 503 with a long Retry-After (capped at 60 s)",
-        (StatusFault(status=503, retry_after=3600),),
+        "a 503 with a Retry-After of two minutes (obeyed: it fits the deadline)",
+        (StatusFault(status=503, retry_after=120),),
         "HTTP 503",
-        waits=(60.0,),
+        waits=(120.0,),
     ),
     Scenario("a dropped connection", (DropConnection(),), "connection (RemoteProtocolError)"),
     Scenario("two dropped connections", (DropConnection(times=2),), "connection"),
@@ -109,7 +114,7 @@ SCENARIOS = [
     Scenario("an empty truncated body", (TruncateBody(keep=0.0),), "connection"),
     Scenario("an HTML 502 from a gateway", (NonJSONBody(status=502),), "HTTP 502"),
     Scenario(
-        "a 503, a 429 and a late reply (three faults: the most max_retries=3 rides out)",
+        "a 503, a 429 and a late reply",
         (StatusFault(status=503), RateLimitStorm(times=1), SlowReply(delay=60.0)),
         "",
     ),
@@ -140,12 +145,17 @@ def test_a_query_retried_through_faults_returns_exactly_the_fault_free_result(
 
     logged = retries()
     assert len(logged) == faults == len(clock.sleeps)
+    counted = 0
     for number, record in enumerate(logged, start=1):
         assert record.levelno == logging.WARNING
         message = unquote(record.getMessage())
         assert PATH in message
         assert f"start_date={WINDOW[0]}&end_date={WINDOW[1]}" in message
-        assert f"retry {number} of 3" in message
+        if record.__dict__["reason"] == "HTTP 429":
+            assert "(rate limited: not counted against max_retries)" in message
+        else:
+            counted += 1
+            assert f"(retry {counted} of 10)" in message
         assert scenario.reason in message
         assert record.__dict__["attempt"] == number
         assert record.__dict__["delay"] == clock.sleeps[number - 1]
@@ -167,7 +177,6 @@ def test_backoff_grows_between_retries_when_the_server_gives_no_retry_after(
 EXHAUSTED = [
     ("503 every time", StatusFault(status=503, times=9), ServerError, "HTTP 503"),
     ("500 every time", StatusFault(status=500, times=9), ServerError, "HTTP 500"),
-    ("a 429 storm", RateLimitStorm(times=9, retry_after=1), RateLimitError, "HTTP 429"),
     ("dropped every time", DropConnection(times=9), APIConnectionError, "RemoteProtocolError"),
     ("late every time", SlowReply(delay=60.0, times=9), APITimeoutError, "timed out"),
     ("cut short every time", TruncateBody(times=9), APIConnectionError, "complete message body"),
@@ -188,7 +197,8 @@ def test_when_retries_are_exhausted_the_error_names_the_query_window_and_reason(
 ) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(fault)
-    with fast_client(emulator, clock) as api, pytest.raises(expected) as caught:
+    policy = RetryPolicy(max_retries=3)
+    with fast_client(emulator, clock, retry=policy) as api, pytest.raises(expected) as caught:
         api.get_historical_data(**QUERY)
     error = caught.value
     text = unquote(str(error))
@@ -201,7 +211,18 @@ def test_when_retries_are_exhausted_the_error_names_the_query_window_and_reason(
     assert "max_retries=3" in text
     assert len(emulator.requests()) == 4
     assert len(retries()) == 3
-    assert error.__cause__ is not None or isinstance(error, (ServerError, RateLimitError))
+    assert error.__cause__ is not None or isinstance(error, ServerError)
+
+
+def test_429s_are_not_counted_against_max_retries_only_the_deadline_ends_them(
+    clock: VirtualClock,
+) -> None:
+    emulator = Emulator(now=NOW)
+    emulator.add_faults(RateLimitStorm(times=9, retry_after=1))
+    with fast_client(emulator, clock, retry=RetryPolicy(max_retries=3)) as api:
+        api.get_historical_data(**QUERY)
+    assert clock.sleeps == (1.0,) * 9
+    assert len(emulator.requests()) == 10
 
 
 def test_the_total_time_budget_ends_retries_early_and_says_so(clock: VirtualClock) -> None:
@@ -213,6 +234,7 @@ def test_the_total_time_budget_ends_retries_early_and_says_so(clock: VirtualCloc
     assert clock.sleeps == (25.0, 25.0)  # a third wait would end past the 60 s budget
     assert "Gave up after 3 attempts" in str(caught.value)
     assert "total_timeout=60 s" in str(caught.value)
+    assert "the server asked to wait 25 s (Retry-After), past the deadline" in str(caught.value)
 
 
 def test_a_fault_that_is_not_transient_is_not_retried(clock: VirtualClock) -> None:
@@ -242,7 +264,7 @@ def test_an_html_page_with_status_200_is_reported_not_retried_and_names_the_requ
 
 def test_the_give_up_error_states_the_window_readably(clock: VirtualClock) -> None:
     emulator = Emulator(now=NOW)
-    emulator.add_faults(StatusFault(status=503, times=9))
+    emulator.add_faults(StatusFault(status=503, times=11))
     with fast_client(emulator, clock) as api, pytest.raises(ServerError) as caught:
         api.get_historical_data("attempts", group_by="isp", time_range=2)
     assert "2026-11-18T12:00:00Z..2026-11-20T12:00:00Z" in str(caught.value)
@@ -268,7 +290,9 @@ async def test_the_async_client_rides_out_the_same_faults(
 async def test_the_async_client_names_the_query_when_it_gives_up(clock: VirtualClock) -> None:
     emulator = Emulator(now=NOW)
     emulator.add_faults(SlowReply(delay=60.0, times=9))
-    api: AsyncConvivaAPI = emulator.async_client(rate_limit=False, timeout=TIMEOUT, clock=clock)
+    api: AsyncConvivaAPI = emulator.async_client(
+        rate_limit=False, timeout=TIMEOUT, clock=clock, retry=RetryPolicy(max_retries=3)
+    )
     async with api:
         with pytest.raises(APITimeoutError) as caught:
             await api.get_historical_data(**QUERY)
