@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from pyconviva._retry import DEFAULT_MAX_RETRIES
 from pyconviva.cli.arguments import instant_option
 from pyconviva.cli.errors import EMULATED, errors_reported
 from pyconviva.cli.profiles import config_path, resolve_profile
@@ -98,7 +99,10 @@ _CONNECTION_OPTIONS = (
         "--retries",
         type=click.IntRange(min=0),
         metavar="N",
-        help="Retries after a network error, 429 or 5xx (default 3); 0 fails fast.",
+        help=(
+            f"Retries after a network error or 5xx (default {DEFAULT_MAX_RETRIES}); a 429 waits "
+            "for the rate-limit window instead, within the call's deadline; 0 fails fast."
+        ),
     ),
     click.option(
         "--timeout",
