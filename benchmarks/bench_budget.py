@@ -10,8 +10,9 @@ the ones 0.2.0 gave before issue 11 (``BEFORE``, recorded below), in one table.
    ["plays", "bitrate"]]``, ``group_bys=[None, "isp"]``), default client, published limits.
    Printed: requests sent (the emulator's log) against the floor, the sum over queries of the
    fewest windows the API allows (90 days each, and no reply over 5,700,000 bytes, estimated
-   from one 90-day reply per query sent before the run; computed from the API's limits, not
-   from the client's planner); 429s; whether every hour of every series is present exactly
+   from one reply per query sent before the run: over 90 days, or over 45, 22… days where the
+   longer one draws a 413, scaled by the days; computed from the API's limits, not from the
+   client's planner); 429s; whether every hour of every series is present exactly
    once (the Parquet files read back); wall time of the export call; peak memory, the
    ``ru_maxrss`` of the child process that runs the export (``_export_child``).
 2. Shared budget: limits scaled by 0.1 (40 historical requests a minute). Another consumer
@@ -249,13 +250,33 @@ def fewest_windows(span: timedelta, reply_bytes_per_day: float) -> int:
     return max(by_span, by_size)
 
 
-def bytes_per_day(emulator: RunningEmulator, selection: Selection, end: datetime) -> float:
-    """The size of one 90-day reply for ``selection`` (ending at ``end``), per day."""
-    path, params = selection.request(end - MAX_SPAN, end)
+@dataclass(frozen=True)
+class SizeProbe:
+    """One reply of a query, over the longest window the API answered: ``days`` and ``size``."""
+
+    days: int
+    size: int
+
+    @property
+    def bytes_per_day(self) -> float:
+        return self.size / self.days
+
+
+def probe_size(emulator: RunningEmulator, selection: Selection, end: datetime) -> SizeProbe:
+    """The size of one reply for ``selection`` ending at ``end``: over 90 days, or, when that
+    draws a 413 (the emulator's large audience makes grouped 90-day replies exceed the cap),
+    over half as many whole days, and so on. A reply's size grows with the days it covers (the
+    envelope is a few hundred bytes), so its size per day sizes any window."""
+    days = MAX_SPAN.days
     with raw_client(emulator) as client:
-        reply = client.get(path, params=params)
+        while True:
+            path, params = selection.request(end - timedelta(days=days), end)
+            reply = client.get(path, params=params)
+            if reply.status_code != 413 or days == 1:
+                break
+            days //= 2
     reply.raise_for_status()
-    return len(reply.content) / (MAX_SPAN / timedelta(days=1))
+    return SizeProbe(days, len(reply.content))
 
 
 def run_export(emulator: RunningEmulator, directory: Path, start: datetime) -> dict[str, Any]:
@@ -333,8 +354,8 @@ def part_export() -> Section:
         raise ValueError(f"the export starts before the API's retention ({RETENTION.days} days)")
     selections = export_selections()
     with emulator_process(now=NOW) as emulator, tempfile.TemporaryDirectory() as folder:
-        sizes = [bytes_per_day(emulator, s, LAST_MIDNIGHT) for s in selections]
-        floor = sum(fewest_windows(span, size) for size in sizes)
+        probes = [probe_size(emulator, s, LAST_MIDNIGHT) for s in selections]
+        floor = sum(fewest_windows(span, probe.bytes_per_day) for probe in probes)
         emulator.restart(rate_limit=1.0)  # the published limits; the probes leave the log
         report = run_export(emulator, Path(folder), start)
         statuses = emulator.statuses()
@@ -388,14 +409,18 @@ def part_export() -> Section:
             f"{BEFORE['export_peak_mib']} MiB",
         ),
     ]
-    largest = max(sizes) * (MAX_SPAN / timedelta(days=1))
+    largest = max(probes, key=lambda probe: probe.bytes_per_day)
+    per_window = largest.bytes_per_day * MAX_SPAN.days
+    probed = ", ".join(f"{probe.days} d" for probe in probes)
     notes = [
         f"1: {iso(start)}..{iso(LAST_MIDNIGHT)}, data clock {iso(NOW)} (retention reaches back to "
         f"{iso(NOW - RETENTION)}); metrics={EXPORT_METRICS}, group_bys={EXPORT_GROUP_BYS}. Floor "
-        f"per query: ceil({EXPORT_DAYS} d / 90 d) = 5 windows unless the size cap needs more; "
-        f"the largest 90-day reply probed was {largest:,.0f} bytes of the {MAX_REPLY_BYTES:,} "
-        "allowed. Peak memory: resource.getrusage(RUSAGE_SELF).ru_maxrss in the child process "
-        "that runs only the export (Python, pyarrow and httpx2 loaded)."
+        f"per query: ceil({EXPORT_DAYS} d / 90 d) = 5 windows, or more where the size cap needs "
+        f"them: {EXPORT_DAYS} d x the bytes per day of one reply per query, probed over 90 days "
+        f"or, after a 413, fewer ({probed}). The largest query would reply {per_window:,.0f} "
+        f"bytes over 90 days ({largest.size:,} over {largest.days} d) of the "
+        f"{MAX_REPLY_BYTES:,} allowed. Peak memory: resource.getrusage(RUSAGE_SELF).ru_maxrss "
+        "in the child process that runs only the export (Python, pyarrow and httpx2 loaded)."
     ]
     return Section(rows, notes)
 
