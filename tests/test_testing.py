@@ -12,7 +12,14 @@ import pytest
 from pyconviva import ConvivaAPI
 from pyconviva._exceptions import ServerError
 from pyconviva.emulator import Emulator, StatusFault
-from pyconviva.testing import FIXED_NOW, emulated_async_client, emulated_client
+from pyconviva.testing import (
+    FIXED_NOW,
+    RecordingTransport,
+    ReplayTransport,
+    UnrecordedRequestError,
+    emulated_async_client,
+    emulated_client,
+)
 
 
 def test_emulated_client_answers_a_readme_call_at_the_fixed_clock() -> None:
@@ -38,6 +45,30 @@ async def test_emulated_async_client_gives_the_same_data_as_the_sync_one() -> No
     async with emulated_async_client() as api:
         got = dict(await api.get_historical_data(["attempts", "plays"], time_range=2))
     assert got == expected
+
+
+def test_recorded_replies_replay_through_the_testing_names(tmp_path: Path) -> None:
+    cassette = tmp_path / "conviva.jsonl"
+    emulator = Emulator(now=FIXED_NOW, audience="small")
+    with emulator.client(transport=RecordingTransport(cassette, emulator.transport())) as api:
+        recorded = dict(api.get_historical_data("attempts", group_by="isp", time_range=1))
+    with ConvivaAPI("any-key", "any-id", transport=ReplayTransport(cassette)) as api:
+        assert dict(api.get_historical_data("attempts", group_by="isp", time_range=1)) == recorded
+        with pytest.raises(UnrecordedRequestError, match="no recorded reply"):
+            api.get_historical_data("plays", time_range=1)
+
+
+def test_the_recording_names_are_those_of_pyconviva_recording() -> None:
+    from pyconviva import recording, testing
+
+    assert testing.RecordingTransport is recording.RecordingTransport
+    assert testing.ReplayTransport is recording.ReplayTransport
+    assert testing.UnrecordedRequestError is recording.UnrecordedRequestError
+    assert {"RecordingTransport", "ReplayTransport", "UnrecordedRequestError"} <= set(
+        testing.__all__
+    )
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
+        testing.NoSuchName  # noqa: B018
 
 
 def test_emulator_client_shares_the_emulator_clock() -> None:
@@ -132,7 +163,8 @@ def test_the_plugin_is_registered_under_its_module_name() -> None:
 def test_importing_the_plugin_loads_neither_httpx2_nor_the_emulator() -> None:
     code = (
         "import sys, pytest, pyconviva.testing\n"
-        "heavy = {'httpx2', 'pyconviva.emulator', 'pyconviva._client'} & set(sys.modules)\n"
+        "heavy = {'httpx2', 'pyconviva.emulator', 'pyconviva._client', 'pyconviva.recording'}\n"
+        "heavy &= set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     done = subprocess.run(

@@ -26,9 +26,14 @@ Time: :class:`VirtualClock` is a :class:`~pyconviva.Clock` whose waits return at
 client's ``clock=`` argument (``emulator.client(clock=VirtualClock())`` too): backoff,
 ``Retry-After`` and rate-limit waits then cost no real time and are recorded in ``sleeps``.
 
+Recorded replies: :class:`RecordingTransport` writes a client's exchanges with the real API to
+a file (no credentials in it), :class:`ReplayTransport` answers from that file offline and
+raises :class:`UnrecordedRequestError` for a request it does not hold (see
+:mod:`pyconviva.recording`).
+
 pytest and pytest-asyncio are optional: importing this module without them still gives the
-context managers. Importing it is cheap (it runs on every pytest start): the emulator and the
-clients load when a fixture or helper is first used.
+context managers. Importing it is cheap (it runs on every pytest start): the emulator, the
+clients and the recording transports load when a fixture or helper is first used.
 """
 
 from __future__ import annotations
@@ -43,8 +48,30 @@ from pyconviva._clock import VirtualClock
 if TYPE_CHECKING:
     from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
     from pyconviva.emulator import Emulator
+    from pyconviva.recording import RecordingTransport, ReplayTransport, UnrecordedRequestError
 
-__all__ = ["FIXED_NOW", "VirtualClock", "emulated_async_client", "emulated_client"]
+__all__ = [
+    "FIXED_NOW",
+    "RecordingTransport",
+    "ReplayTransport",
+    "UnrecordedRequestError",
+    "VirtualClock",
+    "emulated_async_client",
+    "emulated_client",
+]
+
+# Names served from pyconviva.recording on first use: it imports httpx2, which this module
+# must not load on every pytest start.
+_FROM_RECORDING = frozenset({"RecordingTransport", "ReplayTransport", "UnrecordedRequestError"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_RECORDING:
+        from pyconviva import recording
+
+        return getattr(recording, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 FIXED_NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 """The clock the helpers fix when no emulator is given, so that every run sees the same data."""

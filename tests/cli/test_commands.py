@@ -434,6 +434,8 @@ BAD_INPUT: list[tuple[list[str], str]] = [
     (["historical", "attempts", "--timeout", "0"], "--timeout"),
     (["historical", "attempts", "--emulator-now", "2026-11-20T12:00:00Z"], "add --emulator"),
     (["historical", "attempts", "--emulator-seed", "7"], "--emulator-seed set the emulator"),
+    (["realtime", "plays", "--emulator-speed", "60"], "--emulator-speed set the emulator"),
+    (["realtime", "plays", "--emulator", "--emulator-speed", "0"], "--emulator-speed"),
     (["endpoints", "--dimension-tag"], "METRIC_GROUP"),
     (["historical", "attempts", "-o", "/nonexistent-dir/out.csv"], "does not exist"),
     (["historical", "attempts", "--plot", "/nonexistent-dir/out.png"], "does not exist"),

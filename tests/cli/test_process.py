@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx2
@@ -19,24 +17,9 @@ import pytest
 from pyconviva._client import ConvivaAPI
 from pyconviva.cli.output import cell_text
 from pyconviva.emulator import Emulator, SlowReply
+from tests.cli.support import NOW, NOW_TEXT, SCRIPT, WAIT, child_env
 
 pytestmark = pytest.mark.network
-
-SCRIPT = Path(sys.executable).with_name("pyconviva")
-NOW_TEXT = "2026-11-20T12:34:56Z"
-NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
-WAIT = 20.0  # seconds: the bound on waiting for a child process, never a timing assumption
-
-
-def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CONVIVA_", "PYCONVIVA_"))
-    }
-    env["PYCONVIVA_CONFIG"] = str(tmp_path / "config.toml")
-    env.update(extra)
-    return env
 
 
 def test_main_job_command_of_the_readme_prints_the_librarys_records(tmp_path: Path) -> None:

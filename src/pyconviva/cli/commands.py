@@ -19,7 +19,6 @@ from pyconviva._files import atomic_path
 from pyconviva._version import __version__
 from pyconviva.cli.arguments import (
     export_call_arguments,
-    instant_option,
     metrics_call_arguments,
     positive_count,
 )
@@ -30,6 +29,7 @@ from pyconviva.cli.catalogue import (
     metric_group_rows,
     refuse_unknown_metrics,
 )
+from pyconviva.cli.conformance_command import conformance
 from pyconviva.cli.connection import Connection, connected
 from pyconviva.cli.destination import Destination, output_options, require_directory
 from pyconviva.cli.errors import errors_reported
@@ -50,6 +50,7 @@ from pyconviva.cli.watch_command import watch
 if TYPE_CHECKING:
     from pyconviva._client import ConvivaAPI
     from pyconviva._results import MetadataResult
+    from pyconviva.emulator._command import Option
 
 __all__ = ["app"]
 
@@ -102,6 +103,7 @@ def app() -> None:
 # The integrations' commands live in their own modules (they load their extras when run).
 app.add_command(watch)
 app.add_command(exporter)
+app.add_command(conformance)
 
 
 _METRIC_ROWS = (
@@ -555,83 +557,58 @@ def metrics(
 _EMULATOR_EPILOG = f"""\b
 Examples:
   pyconviva emulator --port 8080
-  pyconviva emulator --now {_TODAY}T12:00:00Z --latency 0.2 --rate-limit
+  pyconviva emulator --now {_TODAY}T12:00:00Z --latency 0.2 --rate-limit 0.1
   pyconviva emulator --fault-rate 0.1 --seed 7     # soak-test your retries
+  pyconviva emulator --speed 60                    # a minute a second, for live demos
+  pyconviva emulator --client-id me --client-key "$KEY" --disable-metric plays
 Then, in another shell, point the library or the command line at it:
   export CONVIVA_BASE_URL=http://127.0.0.1:8080
   export CONVIVA_CLIENT_ID=demo-client-id CONVIVA_CLIENT_KEY=demo-client-key
 """
 
 
-@app.command(context_settings=_HELP_SETTINGS, epilog=_EMULATOR_EPILOG)
-@click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic data.")
-@click.option(
-    "--now",
-    metavar="ISO",
-    callback=instant_option,
-    help="A fixed clock instead of the real time.",
+class _EmulatorCommand(click.Command):
+    """A command whose arguments all go to the emulator's own command line (``python -m
+    pyconviva.emulator``), and whose help lists that command line's option table: one option
+    set, parsed and checked in one place."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return ["[OPTIONS]"]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from pyconviva.emulator._command import OPTIONS
+
+        rows = [(_option_usage(option), option.help) for option in OPTIONS]
+        rows.append(("-h, --help", "show this message and exit"))
+        with formatter.section("Options"):
+            formatter.write_dl(rows)
+
+
+def _option_usage(option: Option) -> str:
+    """How an option of the emulator's table is typed: ``--seed N``, ``--rate-limit [SCALE]``."""
+    if option.parse is None:
+        return option.flag
+    value = option.metavar or option.dest.upper()
+    return f"{option.flag} [{value}]" if option.bare is not None else f"{option.flag} {value}"
+
+
+@app.command(
+    cls=_EmulatorCommand,
+    context_settings={**_HELP_SETTINGS, "ignore_unknown_options": True},
+    epilog=_EMULATOR_EPILOG,
 )
-@click.option(
-    "--latency", type=float, default=0.0, show_default=True, help="Seconds added to each reply."
-)
-@click.option(
-    "--jitter",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Latency varies by up to this fraction of it (0-1).",
-)
-@click.option("--rate-limit", is_flag=True, help="Enforce the API's rate limits (429).")
-@click.option(
-    "--fault-rate",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Fault this fraction of requests at random (reproducible from the seed).",
-)
-@click.option(
-    "--strict-real-time", is_flag=True, help="Serve only the real-time alert set in real time."
-)
-@click.option(
-    "--legacy-default-range",
-    is_flag=True,
-    help="Answer historical queries without a range with the last day (pre-2024 API).",
-)
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
-def emulator(
-    port: int,
-    seed: int,
-    now: datetime | None,
-    latency: float,
-    jitter: float,
-    rate_limit: bool,
-    fault_rate: float,
-    strict_real_time: bool,
-    legacy_default_range: bool,
-    debug: bool,
-) -> None:
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+# Before the one option set, `pyconviva emulator` had --debug; it is still taken, unlisted.
+@click.option("--debug", is_flag=True, hidden=True)
+def emulator(arguments: tuple[str, ...], debug: bool) -> None:
     """Serve the Metrics V3 emulator on 127.0.0.1 until Ctrl-C.
 
-    Its controls (reset, seed, clock, faults, request log) are also under /_emulator/ on the
-    server.
+    The same command as `python -m pyconviva.emulator`, with the same options. Its controls
+    (reset, seed, clock, faults, request log) are also under /_emulator/ on the server.
     """
-    from pyconviva.emulator import Emulator
-    from pyconviva.emulator._foreground import serve_in_foreground
+    from pyconviva.emulator._command import main
 
     with errors_reported(debug, "emulator"):
-        try:
-            server = Emulator(
-                seed=seed,
-                now=now,
-                latency=latency,
-                jitter=jitter,
-                rate_limit=rate_limit,
-                fault_rate=fault_rate,
-                strict_real_time=strict_real_time,
-                legacy_default_range=legacy_default_range,
-            )
-        except ValueError as error:  # a setting out of range, e.g. a negative latency
-            raise click.UsageError(str(error)) from None
-        serve_in_foreground(server, write=click.echo, port=port)
-        click.echo("emulator stopped", err=True)
+        code = main(list(arguments), prog=click.get_current_context().command_path)
+    if code:
+        raise click.exceptions.Exit(code)

@@ -1,29 +1,52 @@
-"""Where a command's requests go: the real API (a profile or the environment's credentials) or
-an in-process emulator, with the client settings of the command line (``--retries``,
-``--timeout``), declared once as options every data command shares."""
+"""Where a command's requests go: the real API (a profile or the environment's credentials), an
+in-process emulator, or a recording (``--replay``), optionally recorded on the way
+(``--record``); with the client settings of the command line (``--retries``, ``--timeout``),
+declared once as options every data command shares."""
 
 from __future__ import annotations
 
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
+from pyconviva._config import DEFAULT_BASE_URL, resolve_base_url, resolve_credentials
 from pyconviva._retry import DEFAULT_MAX_RETRIES
 from pyconviva.cli.arguments import instant_option
 from pyconviva.cli.errors import EMULATED, errors_reported
 from pyconviva.cli.profiles import config_path, resolve_profile
 from pyconviva.cli.verbosity import library_log
+from pyconviva.recording import RecordingTransport, ReplayTransport, UnrecordedRequestError
 
 if TYPE_CHECKING:
-    from pyconviva._client import ConvivaAPI
+    import httpx2
 
-__all__ = ["Connection", "connected"]
+    from pyconviva._client import ConvivaAPI
+    from pyconviva.emulator import Emulator
+
+__all__ = ["Connection", "Target", "connected"]
+
+# A replayed client needs credentials to build its requests, and sends them nowhere.
+_REPLAY_ID = _REPLAY_KEY = "replay"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a command that speaks HTTP itself (``conformance``) sends: the base URL, the
+    credentials, a transport to send through instead of the network (None: the network) and
+    the server's clock when it is not the real one."""
+
+    base_url: str
+    client_id: str
+    client_key: str = field(repr=False)
+    transport: httpx2.BaseTransport | None
+    now: datetime | None
 
 
 @dataclass(frozen=True)
@@ -37,9 +60,13 @@ class Connection:
     retries: int | None
     timeout: float | None
     debug: bool
+    emulator_speed: float | None = None
+    record: Path | None = None  # write every exchange to this cassette
+    replay: Path | None = None  # answer from this cassette instead of sending
 
     def now(self) -> datetime:
-        """The clock the client will use: the emulator's fixed one when given, else UTC now."""
+        """The clock the client will use: the emulator's fixed one when given (where a running
+        one starts), else UTC now."""
         if self.emulator and self.emulator_now is not None:
             return self.emulator_now
         return datetime.now(timezone.utc)
@@ -51,11 +78,15 @@ class Connection:
         if self.timeout is not None:
             settings["timeout"] = self.timeout
         if self.emulator:
-            from pyconviva.emulator import Emulator
-
-            return Emulator(seed=self.emulator_seed, now=self.emulator_now).client(**settings)
+            emulator = self.new_emulator()
+            return emulator.client(transport=self._transport(emulator), **settings)
         from pyconviva._client import ConvivaAPI
 
+        transport = self._transport(None)
+        if transport is not None:
+            settings["transport"] = transport
+        if self.replay is not None:
+            return ConvivaAPI(client_id=_REPLAY_ID, client_key=_REPLAY_KEY, **settings)
         profile = resolve_profile(self.profile, os.environ, config_path(os.environ))
         if profile is not None:
             settings.update(
@@ -65,6 +96,40 @@ class Connection:
             )
         # Without a profile the library reads CONVIVA_CLIENT_* and CONVIVA_BASE_URL itself.
         return ConvivaAPI(**settings)
+
+    def target(self) -> Target:
+        """Where raw requests go, for a command that makes its own HTTP clients; credentials
+        as :meth:`open_client` finds them. (The one such command, ``conformance``, refuses
+        ``--replay``: its ranges follow the server's clock, which a recording cannot.)"""
+        if self.emulator:
+            emulator = self.new_emulator()
+            transport = self._transport(emulator)
+            credentials = (emulator.client_id, emulator.client_key)
+            return Target(DEFAULT_BASE_URL, *credentials, transport, emulator.now())
+        transport = self._transport(None)
+        profile = resolve_profile(self.profile, os.environ, config_path(os.environ))
+        if profile is not None:
+            base_url = resolve_base_url(profile.base_url, os.environ)
+            return Target(base_url, profile.client_id, profile.client_key, transport, None)
+        found = resolve_credentials(None, None, None, os.environ)
+        base_url = resolve_base_url(None, os.environ)
+        return Target(base_url, found.client_id, found.client_key, transport, None)
+
+    def new_emulator(self) -> Emulator:
+        """An emulator with the command line's seed, clock and speed."""
+        from pyconviva.emulator import Emulator
+
+        return Emulator(seed=self.emulator_seed, now=self.emulator_now, speed=self.emulator_speed)
+
+    def _transport(self, emulator: Emulator | None) -> httpx2.BaseTransport | None:
+        """The replayed cassette, or the emulator (None: the network), recorded if asked."""
+        if self.replay is not None:
+            try:
+                return ReplayTransport(self.replay)
+            except ValueError as error:  # not a cassette
+                raise click.BadParameter(str(error), param_hint="--replay") from None
+        inner = None if emulator is None else emulator.transport()
+        return inner if self.record is None else RecordingTransport(self.record, inner)
 
 
 _CONNECTION_OPTIONS = (
@@ -96,6 +161,27 @@ _CONNECTION_OPTIONS = (
         help="Fix the emulator's clock (for tests and demos) [env: PYCONVIVA_EMULATOR_NOW].",
     ),
     click.option(
+        "--emulator-speed",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="N",
+        help="Run the emulator's clock at N emulated seconds per real second, from "
+        "--emulator-now (or from now): 60 plays an hour in a minute.",
+    ),
+    click.option(
+        "--record",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        metavar="FILE",
+        help="Also write every request and reply to FILE (a cassette; no credentials in it), "
+        "to replay later with --replay.",
+    ),
+    click.option(
+        "--replay",
+        type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+        metavar="FILE",
+        help="Answer from the cassette FILE that --record wrote: no network, no credentials; "
+        "a request it does not hold fails.",
+    ),
+    click.option(
         "--retries",
         type=click.IntRange(min=0),
         metavar="N",
@@ -124,25 +210,42 @@ def connected(func: Callable[..., None]) -> Callable[..., None]:
         emulator: bool,
         emulator_seed: int,
         emulator_now: datetime | None,
+        emulator_speed: float | None,
+        record: Path | None,
+        replay: Path | None,
         retries: int | None,
         timeout: float | None,
         debug: bool,
         **options: Any,
     ) -> None:
         _refuse_ineffective_flags(profile=profile, emulator=emulator)
+        _refuse_replay_beside_a_source(profile, emulator, record, replay)
         connection = Connection(
-            profile, emulator, emulator_seed, emulator_now, retries, timeout, debug
+            profile=profile,
+            emulator=emulator,
+            emulator_seed=emulator_seed,
+            emulator_now=emulator_now,
+            retries=retries,
+            timeout=timeout,
+            debug=debug,
+            emulator_speed=emulator_speed,
+            record=record,
+            replay=replay,
         )
         click.get_current_context().meta[EMULATED] = emulator  # errors name the emulator
         with errors_reported(debug, func.__name__), library_log(debug):
-            func(connection=connection, **options)
+            try:
+                func(connection=connection, **options)
+            except UnrecordedRequestError as error:
+                # Said as the library says it: the query is the cassette's, not the command's.
+                raise click.ClickException(str(error)) from None
 
     for option in reversed(_CONNECTION_OPTIONS):
         command = option(command)
     return command
 
 
-_EMULATOR_SETTINGS = ("emulator_seed", "emulator_now")
+_EMULATOR_SETTINGS = ("emulator_seed", "emulator_now", "emulator_speed")
 
 
 def _refuse_ineffective_flags(*, profile: str | None, emulator: bool) -> None:
@@ -168,4 +271,27 @@ def _refuse_ineffective_flags(*, profile: str | None, emulator: bool) -> None:
         raise click.UsageError(
             f"{' and '.join(given)} set the emulator, which runs only with --emulator; add "
             f"--emulator or drop {' and '.join(given)}"
+        )
+
+
+def _refuse_replay_beside_a_source(
+    profile: str | None, emulator: bool, record: Path | None, replay: Path | None
+) -> None:
+    """``--replay`` answers every request from its file, so a source of replies beside it
+    would never be asked."""
+    if replay is None:
+        return
+    other = [
+        flag
+        for flag, given in (
+            ("--emulator", emulator),
+            (f"--record {record}", record is not None),
+            (f"--profile {profile}", profile is not None),
+        )
+        if given
+    ]
+    if other:
+        raise click.UsageError(
+            f"--replay {replay} answers every request from that file, so {' and '.join(other)} "
+            f"would not be used; drop --replay, or drop {' and '.join(other)}"
         )

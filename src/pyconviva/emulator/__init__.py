@@ -1,10 +1,10 @@
 """An offline, deterministic Conviva Metrics V3 API: in process or on a loopback socket.
 
 ``Emulator`` joins the pure :class:`MetricsService` (routes, data, rules) to the controls a test
-needs — seed, fixed clock, latency, scripted faults, rate-limit enforcement and a request log —
-and offers it over two wires that give the same bytes: :meth:`Emulator.transport` (an httpx2
-transport for ``Client`` and ``AsyncClient``) and :meth:`Emulator.serve` (a threaded HTTP/1.1
-server on 127.0.0.1). The same controls are served under ``/_emulator/...`` on both.
+needs — seed, a fixed or sped-up clock, latency, scripted faults, rate-limit enforcement and a
+request log — and offers it over two wires that give the same bytes: :meth:`Emulator.transport`
+(an httpx2 transport for ``Client`` and ``AsyncClient``) and :meth:`Emulator.serve` (a threaded
+HTTP/1.1 server on 127.0.0.1). The same controls are served under ``/_emulator/...`` on both.
 
 Its data comes from an audience: ``"large"`` (the default), a large streaming service with
 thousands of cities, networks and assets, or ``"small"``, a few hundred segments for tiny replies.
@@ -33,6 +33,7 @@ from pyconviva.emulator._controls import (
     clock_setting,
     handle_control,
     rate_scale,
+    speed_setting,
 )
 from pyconviva.emulator._faults import (
     DEFAULT_RANDOM_MIX,
@@ -98,6 +99,7 @@ class Emulator:
         *,
         seed: int = 0,
         now: datetime | str | None = None,
+        speed: float | None = None,
         client_id: str = "demo-client-id",
         client_key: str = "demo-client-key",
         latency: float = 0.0,
@@ -111,6 +113,9 @@ class Emulator:
         disabled_dimensions: Iterable[str] = (),
     ) -> None:
         """``now``: a fixed clock (a datetime or an ISO 8601 string); None follows real time.
+        ``speed``: run the clock from ``now`` (from the real time without it) at this many
+        emulated seconds per real second, e.g. 60 for a minute a second in a demo (rate-limit
+        windows still slide in real time, as the client's pacing does).
         ``fault_rate``: fault that fraction of requests, drawn reproducibly from the seed out of
         :data:`DEFAULT_RANDOM_MIX` (see :meth:`set_random_faults` to choose the kinds).
         ``audience``: ``"large"``, a large streaming service (thousands of cities, networks and
@@ -120,6 +125,7 @@ class Emulator:
         settings = Settings(
             seed=seed,
             now=clock_setting(now),
+            speed=speed_setting(speed),
             latency=latency,
             jitter=jitter,
             rate_limit=rate_scale(rate_limit),
@@ -139,8 +145,8 @@ class Emulator:
     def __repr__(self) -> str:
         s = self._controls.settings
         return (
-            f"Emulator(seed={s.seed}, now={s.now!r}, client_id={s.client_id!r}, "
-            f"audience={s.audience!r})"
+            f"Emulator(seed={s.seed}, now={s.now!r}, speed={s.speed!r}, "
+            f"client_id={s.client_id!r}, audience={s.audience!r})"
         )
 
     # settings
@@ -163,6 +169,7 @@ class Emulator:
         *,
         seed: int | _Unset = _UNSET,
         now: datetime | str | _Unset | None = _UNSET,
+        speed: float | _Unset | None = _UNSET,
         latency: float | _Unset = _UNSET,
         jitter: float | _Unset = _UNSET,
         rate_limit: bool | float | _Unset = _UNSET,
@@ -176,12 +183,15 @@ class Emulator:
         credentials and account restrictions.
 
         ``now=None`` returns to the real clock (an ISO 8601 string fixes it like a datetime);
+        ``speed`` runs the clock at that many emulated seconds per real second, from ``now``
+        when it is given too, else from where the clock is (``speed=None`` stops it there);
         ``rate_limit`` is ``True``/``False`` or a scale of the published limits (0.05: 20
         historical requests a minute instead of 400).
         """
         given = {
             "seed": seed,
             "now": now,
+            "speed": speed,
             "latency": latency,
             "jitter": jitter,
             "rate_limit": rate_limit,
@@ -199,7 +209,8 @@ class Emulator:
         self._controls.reset()
 
     def now(self) -> datetime:
-        """The emulator's clock: the fixed ``now`` if set (plus any advance), else real UTC now."""
+        """The emulator's clock: the fixed ``now`` if set, running from it at ``speed`` if that
+        is set, else real UTC now; plus any :meth:`advance`."""
         return self._controls.now()
 
     def advance(self, seconds: float) -> datetime:
@@ -310,8 +321,9 @@ class Emulator:
         so client and server agree on what "the last 5 days" means. A ``clock=`` given here
         (e.g. ``pyconviva.testing.VirtualClock()``) supplies the client's waits and monotonic
         time only, so retries and rate-limit pacing cost no real time; the emulator's data
-        clock stays as it is, and moves only with :meth:`advance` or :meth:`configure`. (A
-        bare function as ``clock=`` replaces the wall time, as it always did.)
+        clock stays as it is, and moves only at its ``speed``, with :meth:`advance` or with
+        :meth:`configure`. (A bare function as ``clock=`` replaces the wall time, as it always
+        did.)
         """
         from pyconviva._client import ConvivaAPI  # lazy: the client imports the emulator
 

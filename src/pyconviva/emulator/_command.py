@@ -69,6 +69,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("--seed", "seed", "data set seed (default 0)", int, 0, "N"),
     Option("--now", "now", "fixed clock, ISO 8601 (default: real time)", _instant, None, "ISO"),
     Option(
+        "--speed",
+        "speed",
+        "run the clock from --now (or from the real time) at N emulated seconds per real "
+        "second, e.g. 60 for a demo",
+        float,
+        None,
+        "N",
+    ),
+    Option(
         "--audience",
         "audience",
         f"who watches: {' or '.join(AUDIENCES)} (default {DEFAULT_AUDIENCE}); small keeps "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 import threading
 import time
@@ -53,6 +54,7 @@ __all__ = [
     "clock_setting",
     "handle_control",
     "rate_scale",
+    "speed_setting",
 ]
 
 CONTROL_PREFIX = "/_emulator/"
@@ -87,6 +89,9 @@ class Settings:
 
     seed: int = 0
     now: datetime | None = None  # a fixed clock; None follows the real UTC clock
+    # Emulated seconds per real second, the clock starting at ``now`` (or at the real time
+    # when ``now`` is None); None keeps the clock as ``now`` says: fixed, or real.
+    speed: float | None = None
     latency: float = 0.0  # seconds added to every data-plane reply
     jitter: float = 0.0  # latency varies by +/- this fraction, drawn from the seed
     rate_limit: float | None = None  # scale of the published limits; None: not enforced
@@ -114,6 +119,7 @@ class Settings:
                 f"rate_limit scale must be positive, got {self.rate_limit}", argument="rate_limit"
             )
         object.__setattr__(self, "now", clock_setting(self.now))
+        object.__setattr__(self, "speed", speed_setting(self.speed))
         try:
             check_audience(self.audience)
         except ValueError as exc:
@@ -140,6 +146,7 @@ class Settings:
         return {
             "seed": self.seed,
             "now": None if self.now is None else format_instant(self.now),
+            "speed": self.speed,
             "latency": self.latency,
             "jitter": self.jitter,
             "rate_limit": self.rate_limit if self.rate_limit is not None else False,
@@ -166,6 +173,25 @@ def clock_setting(value: object) -> datetime | None:
         f"now must be a datetime, an ISO 8601 string such as '2025-01-10T00:00:00Z' or None, "
         f"got {type(value).__name__}"
     )
+
+
+def speed_setting(value: object) -> float | None:
+    """The clock's speed as emulated seconds per real second (a positive, finite number), or
+    None for a clock that does not run on its own."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"speed must be a number of emulated seconds per real second, e.g. 60, or None; "
+            f"got {type(value).__name__}"
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise QueryError(
+            f"speed is emulated seconds per real second, more than 0 (60: a minute a second), "
+            f"got {value}",
+            argument="speed",
+        )
+    return float(value)
 
 
 def account_names(names: Iterable[str], argument: str) -> frozenset[str]:
@@ -261,6 +287,8 @@ class Controls:
         self._initial_random = random_faults
         self._settings = settings
         self._offset = timedelta()
+        self._started_at = time.monotonic()  # when the running clock (speed) last started
+        self._start = settings.now or datetime.now(timezone.utc)  # and from which instant
         self._faults = FaultScript()
         self._faults.set_random(random_faults)
         self._log: deque[LoggedRequest] = deque(maxlen=LOG_CAPACITY)
@@ -280,8 +308,14 @@ class Controls:
         if "rate_limit" in changes:
             changes["rate_limit"] = rate_scale(changes["rate_limit"])
         with self._lock:
-            updated = dataclasses.replace(self._settings, **changes)
-            self._apply(updated, clock_set="now" in changes)
+            current = self._settings
+            real_clock = current.now is None and current.speed is None
+            if "speed" in changes and "now" not in changes and not real_clock:
+                # A new speed goes on from where the clock is (speed=None stops it there)
+                # rather than jumping back to where it started.
+                changes["now"] = self.now()
+            updated = dataclasses.replace(current, **changes)
+            self._apply(updated, clock_set=bool({"now", "speed"} & changes.keys()))
             return updated
 
     def reset(self) -> None:
@@ -300,14 +334,22 @@ class Controls:
             self._jitter = random.Random(updated.seed)
         if clock_set:
             self._offset = timedelta()
+            self._started_at = time.monotonic()
+            self._start = updated.now or datetime.now(timezone.utc)
         self._windows.scale = updated.rate_limit or 1.0
         self._settings = updated
 
     # clock
 
     def now(self) -> datetime:
-        """The fixed clock if one is set, else the real UTC clock; plus any :meth:`advance`."""
-        base = self._settings.now or datetime.now(timezone.utc)
+        """The fixed clock if one is set, else the real UTC clock; with a speed, the instant it
+        started from plus the real time since, times the speed; plus any :meth:`advance`."""
+        speed = self._settings.speed
+        if speed is None:
+            base = self._settings.now or datetime.now(timezone.utc)
+        else:
+            run = (time.monotonic() - self._started_at) * speed
+            base = self._start + timedelta(seconds=run)
         return base + self._offset
 
     def advance(self, seconds: float) -> datetime:
@@ -397,7 +439,7 @@ def _config_changes(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError('send a JSON object such as {"seed": 1, "now": "2025-01-01T00:00:00Z"}')
     changes = dict(data)
-    allowed = {"seed", "now", "latency", "jitter", "rate_limit", "audience"} | _ACCOUNT
+    allowed = {"seed", "now", "speed", "latency", "jitter", "rate_limit", "audience"} | _ACCOUNT
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ValueError(
