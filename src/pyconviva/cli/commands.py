@@ -242,7 +242,7 @@ def _run_metrics_query(
 
     spec = (QuerySpec.real_time if real_time else QuerySpec.historical)(**arguments)
     with connection.open_client() as client:
-        with progress_shown("Querying Conviva") as progress:
+        with progress_shown("Querying Conviva", client.rate_limiter) as progress:
             # get_many is get_*_data (same validation, splitting and merging) with progress.
             batch = client.get_many([spec], progress=progress)
         (result,) = batch.results
@@ -425,7 +425,10 @@ def export(
             "--start DATE or --days N for the first run"
         )
     settings = {} if concurrency is None else {"max_concurrency": concurrency}
-    with connection.open_client(**settings) as client, progress_shown("Exporting") as progress:
+    with (
+        connection.open_client(**settings) as client,
+        progress_shown("Exporting", client.rate_limiter) as progress,
+    ):
         summary = export_dataset(client, directory=directory, progress=progress, **arguments)
     report_export(summary, granularity=arguments["granularity"])
 
@@ -442,7 +445,10 @@ def _show_metadata(
     fetch: Callable[[ConvivaAPI], MetadataResult],
 ) -> None:
     destination = Destination.choose(output_format, output)
-    with connection.open_client() as client, progress_shown("Querying Conviva"):
+    with (
+        connection.open_client() as client,
+        progress_shown("Querying Conviva", client.rate_limiter),
+    ):
         result = fetch(client)
     destination.write(metadata_tabular(result, title))
 
