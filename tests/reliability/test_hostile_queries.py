@@ -8,8 +8,14 @@ normalisations: metric and group-by names to kebab-case, filter keys to snake_ca
 
 Requests are recorded by an ``httpx2.MockTransport`` (the transport seam a user has) and read
 back the way a server would: the raw path split at ``/`` and percent-decoded, the raw query
-parsed with ``urllib.parse.parse_qsl``. Issue 12 items 4 and 8 are the reproductions marked
-``xfail(strict=True)``; they flip when fixed.
+parsed with ``urllib.parse.parse_qsl``.
+
+Here: hypothesis properties for every argument that reaches the wire (metric names, group-by
+dimensions and custom tags, filter keys and values, custom-tag filters, integer KPI and
+saved-filter ids, integer filter values, ``limit``), then the cases of issue 12 items 4 and 8
+by name: dot-segment and control-character tags (library and CLI), lone surrogates, queries too
+long for a URL, 5,000-digit integers, wrong-typed batch and export arguments, one unsendable
+spec in a batch, and tag segments sent with RFC 3986 characters only.
 """
 
 from __future__ import annotations

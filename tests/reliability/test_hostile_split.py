@@ -7,7 +7,11 @@ null, a string, a boolean, a number, an empty list or object, or the field remov
 The promises: a single request gives a usable result (whose ``notes`` say what was skipped) or
 a ``ConvivaError``; a split query merges whatever the single-reply decoder accepts — it never
 turns an odd item into a raw ``AttributeError``/``TypeError`` — and a batch never loses the good
-results beside one bad query. Issue 12 item 5 is the part that fails today (``xfail(strict)``).
+results beside one bad query.
+
+Here: hypothesis properties mutating any field of a single reply and of one window of a split
+query, the odd items of issue 12 item 5 by name (single and split), and batches, sync and
+async, that keep their good results beside a split query with an odd item.
 """
 
 from __future__ import annotations

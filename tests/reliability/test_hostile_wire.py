@@ -1,11 +1,17 @@
 """Hostile servers on loopback sockets: trickling, stalling, resetting, redirecting, gzip bombs,
 JSON nested too deep on error statuses, and an emulator told to send an impossible status.
 
-The promises (README "Timeouts", "Errors", "Reliability"): a whole call is bounded by the retry
-policy's ``total_timeout`` plus one attempt's timeout, whatever the server does; every failure is
-a ``ConvivaError`` subclass; a redirect is reported, never followed; a reply's decoded size is
-capped. Time bounds here are correctness bounds with a generous margin, not benchmarks.
-Issue 12 items 3, 6 and 12 are the parts marked ``xfail(strict=True)``.
+The promises (docs/errors-and-retries.md, "Timeouts" and "Reply size"; docs/reliability.md): a
+whole call is bounded by the retry policy's ``total_timeout`` plus one attempt's timeout,
+whatever the server does; every failure is a ``ConvivaError`` subclass; a redirect is reported,
+never followed; a reply's decoded size is capped. Time bounds here are correctness bounds with a
+generous margin, not benchmarks.
+
+Here: the whole-call deadline against servers that trickle headers or body (issue 12 item 3),
+sync and async; servers that never answer or reset every connection; redirects, never
+followed; deeply nested JSON on error statuses (item 6); gzip bombs refused before they are
+decoded in full, ordinary gzip replies decoded (item 12); and the emulator refusing a fault
+status no HTTP reply can carry, answering any it accepts with exactly that status (item 12).
 """
 
 from __future__ import annotations
