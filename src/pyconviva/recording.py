@@ -236,7 +236,8 @@ class ReplayTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
                 where = f"the cassette {self.path}" if self.path else "the recorded exchanges"
                 raise UnrecordedRequestError(
                     f"no recorded reply for {method} {shown} in {where} ({self._count} "
-                    "exchanges); record it first (RecordingTransport, or the command line's "
+                    f"exchange{'' if self._count == 1 else 's'}); record it first "
+                    "(RecordingTransport, or the command line's "
                     "--record) with the same query"
                 )
             return queue.popleft() if len(queue) > 1 else queue[0]
