@@ -138,12 +138,14 @@ def _run_user_suite(directory: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_fixtures_reach_a_users_suite_with_no_configuration(tmp_path: Path) -> None:
     done = _run_user_suite(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "5 passed" in done.stdout
 
 
+@pytest.mark.slow
 def test_an_explicit_pytest_plugins_line_still_works_beside_the_entry_point(
     tmp_path: Path,
 ) -> None:

@@ -38,9 +38,10 @@ if TYPE_CHECKING:
     from pyconviva._client import AsyncConvivaAPI, ConvivaAPI
     from pyconviva._clock import Clock, SystemClock
     from pyconviva._dataset import DatasetBusyError, ExportSummary, ManifestError, export_dataset
+    from pyconviva._names import DimensionName, MetricGroupName, MetricName
     from pyconviva._query import MetricsQuery, QuerySpec
     from pyconviva._ratelimit import RateLimiter
-    from pyconviva._results import MetadataResult, MetricsResult
+    from pyconviva._results import MetadataResult, MetricsResult, ResponseInfo
     from pyconviva._retry import RetryPolicy
     from pyconviva._rules import RateLimit
 
@@ -52,13 +53,17 @@ _LAZY = {
     "Clock": "pyconviva._clock",
     "ConvivaAPI": "pyconviva._client",
     "DatasetBusyError": "pyconviva._dataset",
+    "DimensionName": "pyconviva._names",
     "ExportSummary": "pyconviva._dataset",
     "ManifestError": "pyconviva._dataset",
     "MetadataResult": "pyconviva._results",
+    "MetricGroupName": "pyconviva._names",
+    "MetricName": "pyconviva._names",
     "MetricsQuery": "pyconviva._query",
     "MetricsResult": "pyconviva._results",
     "QuerySpec": "pyconviva._query",
     "RateLimit": "pyconviva._rules",
+    "ResponseInfo": "pyconviva._results",
     "RateLimiter": "pyconviva._ratelimit",
     "RetryPolicy": "pyconviva._retry",
     "SystemClock": "pyconviva._clock",
@@ -95,9 +100,12 @@ __all__ = [
     "ConvivaAPI",
     "ConvivaError",
     "DatasetBusyError",
+    "DimensionName",
     "ExportSummary",
     "ManifestError",
     "MetadataResult",
+    "MetricGroupName",
+    "MetricName",
     "MetricsQuery",
     "MetricsResult",
     "MissingDependencyError",
@@ -108,6 +116,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "ResponseInfo",
     "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",

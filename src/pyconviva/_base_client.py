@@ -25,9 +25,10 @@ import random
 import re
 import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from copy import copy as shallow_copy
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import httpx2
 
@@ -41,7 +42,14 @@ from pyconviva._bulk import (
     plan_query,
 )
 from pyconviva._clock import Clock, as_clock
-from pyconviva._config import ClientConfig, Credentials, load_config
+from pyconviva._config import (
+    DEFAULT_MAX_RETRIES,
+    ClientConfig,
+    Credentials,
+    load_config,
+    resolve_retry_policy,
+    resolve_timeout,
+)
 from pyconviva._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -54,6 +62,7 @@ from pyconviva._exceptions import (
 from pyconviva._query import MetricsQuery, QuerySpec
 from pyconviva._ratelimit import RateLimiter
 from pyconviva._results import MetadataResult, MetricsResult
+from pyconviva._results.response import ResponseInfo
 from pyconviva._retry import (
     RATE_LIMITED,
     RetryPolicy,
@@ -332,6 +341,8 @@ class Attempts:
         self.count += 1
         prepared = self._prepared
         self._limiter.succeeded(prepared.root, prepared.cost, sent_at=self._sent_at)
+        # On the client's clock, as every other time of the call (ResponseInfo.elapsed).
+        response.elapsed = timedelta(seconds=self._clock.monotonic() - self._sent_at)
         logger.debug(
             "%s -> %d (%d bytes, attempt %d)",
             prepared.description,
@@ -474,6 +485,9 @@ def _max_window(max_window: timedelta | None) -> timedelta | None:
     return max_window
 
 
+_Client = TypeVar("_Client", bound="BaseConvivaClient")
+
+
 class BaseConvivaClient:
     """Configuration, request building and reply handling shared by both clients.
 
@@ -517,6 +531,50 @@ class BaseConvivaClient:
         self._clock = as_clock(clock)
         # Per client, so jitter never touches the process-wide random state.
         self._rng = random.Random()
+        # A copy made by with_options shares the original's connections and leaves them open.
+        self._owns_connections = True
+
+    def with_options(
+        self: _Client,
+        *,
+        timeout: float | httpx2.Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> _Client:
+        """A light copy of this client with other per-call settings; ``None`` keeps this one's.
+
+        The copy shares this client's connection pool, rate limiter, clock, credentials and
+        base URL, so it costs nothing to make per call
+        (``api.with_options(timeout=5).get_kpis()``) and its requests count against the same
+        budgets. Only ``timeout`` (per attempt) and the retry settings differ. ``max_retries``
+        alone keeps this client's :class:`~pyconviva.RetryPolicy` with that one number
+        changed; ``retry`` replaces the policy (with ``max_retries`` too, the two must agree).
+        Values are checked as the constructor checks them.
+
+        The pool belongs to the original: closing the copy (``close()``, ``aclose()`` or the
+        end of its ``with`` block) leaves it open, and closing the original ends the copies
+        too.
+
+        Raises:
+            ConfigurationError: a ``timeout``, ``max_retries`` or ``retry`` the constructor
+                would refuse.
+        """
+        config = self._config
+        new_timeout = config.timeout if timeout is None else resolve_timeout(timeout)
+        if retry is not None:
+            policy = resolve_retry_policy(
+                DEFAULT_MAX_RETRIES if max_retries is None else max_retries, retry
+            )
+        elif max_retries is not None:
+            policy = resolve_retry_policy(max_retries, None)  # checks the number
+            policy = replace(config.retry, max_retries=policy.max_retries)
+        else:
+            policy = config.retry
+        copy = shallow_copy(self)  # every attribute shared; no __init__, so nothing opened
+        copy._config = replace(config, timeout=new_timeout, retry=policy)
+        copy._rng = random.Random()
+        copy._owns_connections = False
+        return copy
 
     @property
     def base_url(self) -> str:
@@ -587,7 +645,12 @@ class BaseConvivaClient:
         return outcome
 
     def _prepare(self, path: str, params: Sequence[tuple[str, str]] = ()) -> PreparedRequest:
-        return build_request(self._config.base_url, self._config.credentials, path, params)
+        prepared = build_request(self._config.base_url, self._config.credentials, path, params)
+        # Per request, since copies made by with_options share one httpx2 client (whose own
+        # timeout is the original's).
+        request = prepared.request
+        request.extensions = {**request.extensions, "timeout": self._config.timeout.as_dict()}
+        return prepared
 
     def _prepare_metrics(self, query: MetricsQuery) -> PreparedRequest:
         prepared = self._prepare(query.path, query.params)
@@ -610,10 +673,20 @@ class BaseConvivaClient:
     def _metrics_result(
         response: httpx2.Response, prepared: PreparedRequest, query: MetricsQuery
     ) -> MetricsResult:
-        return MetricsResult.from_bytes(response.content, query=query, request=prepared.description)
+        return MetricsResult.from_bytes(
+            response.content,
+            query=query,
+            request=prepared.description,
+            responses=(ResponseInfo.from_response(response),),
+        )
 
     @staticmethod
     def _metadata_result(
         response: httpx2.Response, prepared: PreparedRequest, kind: str
     ) -> MetadataResult:
-        return MetadataResult.from_bytes(response.content, kind=kind, request=prepared.description)
+        return MetadataResult.from_bytes(
+            response.content,
+            kind=kind,
+            request=prepared.description,
+            responses=(ResponseInfo.from_response(response),),
+        )

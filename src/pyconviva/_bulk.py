@@ -242,7 +242,8 @@ def assemble(planned: PlannedQuery, outcomes: Sequence[Outcome]) -> MetricsResul
     # cannot read), so it skips odd items with notes rather than fail the query or the batch.
     asked = [part.query.window for part in parts if part.query is not None]
     raw, notes = merge_replies(parts, planned.query, asked if len(asked) == len(parts) else None)
-    return MetricsResult(raw, query=planned.query, notes=notes)
+    responses = [response for part in parts for response in part.responses]
+    return MetricsResult(raw, query=planned.query, notes=notes, responses=responses)
 
 
 def assemble_batch(

@@ -524,3 +524,58 @@ def suggest_dimensions(name: str, n: int = 3) -> list[str]:
 
 
 _METRICS_BY_KEY: Mapping[str, MetricInfo] = {info.key: info for info in METRICS.values()}
+
+
+# --- the generated name types (``python -m pyconviva._catalog --write-names``) ------------------
+
+NAMES_MODULE = "_names.py"
+_NAMES_HEADER = '''"""Names of the built-in catalogue as ``Literal`` types, for IDE completion
+and mypy.
+
+Generated from ``pyconviva._catalog`` by ``python -m pyconviva._catalog --write-names``; do not
+edit (a test checks that it is up to date).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["DimensionName", "MetricGroupName", "MetricName"]
+'''
+
+
+def _literal(alias: str, what: str, names: list[str]) -> str:
+    members = "".join(f'    "{name}",\n' for name in names)  # catalogue names need no escapes
+    return f"#: {what}\n{alias} = Literal[\n{members}]\n"
+
+
+def names_module_source() -> str:
+    """The source of ``pyconviva/_names.py``: a ``Literal`` type per kind of catalogue name."""
+    dimensions = sorted({*DIMENSIONS, *(info.key for info in DIMENSIONS.values())})
+    metrics = sorted([*METRICS, *METRIC_ALIASES])
+    literals = [
+        _literal("MetricName", "A metric's path name, or a documented alias of one.", metrics),
+        _literal("MetricGroupName", "A metric group's name.", sorted(METRIC_GROUPS)),
+        _literal(
+            "DimensionName",
+            "A Conviva dimension, in its kebab (group-by) or snake (filter) form.",
+            dimensions,
+        ),
+    ]
+    return "\n\n".join([_NAMES_HEADER, *literals])
+
+
+def _write_names() -> None:
+    from pathlib import Path  # only the generator writes files
+
+    target = Path(__file__).with_name(NAMES_MODULE)
+    target.write_text(names_module_source(), encoding="utf-8")
+    print(f"wrote {target}")  # noqa: T201 - the generator's one line of output
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--write-names"]:
+        sys.exit("usage: python -m pyconviva._catalog --write-names")
+    _write_names()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import TypeAlias
 
 import httpx2
 
@@ -29,6 +30,7 @@ from pyconviva._bulk import (
 from pyconviva._clock import Clock
 from pyconviva._config import DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from pyconviva._exceptions import ConvivaError, ResponseTooLargeError
+from pyconviva._names import DimensionName, MetricGroupName, MetricName
 from pyconviva._query import (
     FilterBy,
     GroupBy,
@@ -55,6 +57,12 @@ from pyconviva._wire import (
 __all__ = ["AsyncConvivaAPI", "ConvivaAPI"]
 
 DEFAULT_MAX_CONCURRENCY = 8
+
+# The catalogue's names first, so that editors offer them; any other string still passes (a
+# custom metric, a name newer than the catalogue), so mypy checks names only where the caller
+# annotates them with the Literal types themselves.
+MetricsArg: TypeAlias = "MetricName | MetricGroupName | Sequence[MetricName] | Metrics"
+GroupByArg: TypeAlias = "DimensionName | GroupBy"
 
 
 class ConvivaAPI(BaseConvivaClient):
@@ -170,8 +178,13 @@ class ConvivaAPI(BaseConvivaClient):
         bound_sockets(self._http)
 
     def close(self) -> None:
-        """Close the pooled connections. The client cannot send afterwards."""
-        self._http.close()
+        """Close the pooled connections. The client cannot send afterwards.
+
+        A copy made by :meth:`with_options` shares the original's connections and leaves
+        them open: closing the original closes them.
+        """
+        if self._owns_connections:
+            self._http.close()
 
     def __enter__(self) -> ConvivaAPI:
         return self
@@ -301,8 +314,8 @@ class ConvivaAPI(BaseConvivaClient):
 
     def get_historical_data(
         self,
-        metrics: Metrics,
-        group_by: GroupBy = None,
+        metrics: MetricsArg,
+        group_by: GroupByArg = None,
         filter_by: FilterBy = None,
         time_range: TimeRange = None,
         sort_by: SortBy = None,
@@ -375,8 +388,8 @@ class ConvivaAPI(BaseConvivaClient):
 
     def get_real_time_data(
         self,
-        metrics: Metrics,
-        group_by: GroupBy = None,
+        metrics: MetricsArg,
+        group_by: GroupByArg = None,
         filter_by: FilterBy = None,
         time_range: TimeRange = None,
         sort_by: SortBy = None,
@@ -523,8 +536,13 @@ class AsyncConvivaAPI(BaseConvivaClient):
         )
 
     async def aclose(self) -> None:
-        """Close the pooled connections. The client cannot send afterwards."""
-        await self._http.aclose()
+        """Close the pooled connections. The client cannot send afterwards.
+
+        A copy made by :meth:`with_options` shares the original's connections and leaves
+        them open: closing the original closes them.
+        """
+        if self._owns_connections:
+            await self._http.aclose()
 
     async def __aenter__(self) -> AsyncConvivaAPI:
         return self
@@ -635,8 +653,8 @@ class AsyncConvivaAPI(BaseConvivaClient):
 
     async def get_historical_data(
         self,
-        metrics: Metrics,
-        group_by: GroupBy = None,
+        metrics: MetricsArg,
+        group_by: GroupByArg = None,
         filter_by: FilterBy = None,
         time_range: TimeRange = None,
         sort_by: SortBy = None,
@@ -665,8 +683,8 @@ class AsyncConvivaAPI(BaseConvivaClient):
 
     async def get_real_time_data(
         self,
-        metrics: Metrics,
-        group_by: GroupBy = None,
+        metrics: MetricsArg,
+        group_by: GroupByArg = None,
         filter_by: FilterBy = None,
         time_range: TimeRange = None,
         sort_by: SortBy = None,

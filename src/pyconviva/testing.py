@@ -17,7 +17,8 @@ turns it off). Ask for them by name:
 ``conviva_api``
     a ``ConvivaAPI`` wired to it in process (no socket), closed after the test.
 ``conviva_async_api``
-    the same as an ``AsyncConvivaAPI`` (needs pytest-asyncio; skips the test without it).
+    the same as an ``AsyncConvivaAPI`` (needs pytest-asyncio; skips the test without it). An
+    ``async def`` test that asks for it needs no ``@pytest.mark.asyncio``, in either mode.
 ``conviva_emulator_url``
     the emulator served on 127.0.0.1 for the test, as a base URL, for code that builds its
     own client (``ConvivaAPI(..., base_url=url)``) or runs in a subprocess.
@@ -149,6 +150,40 @@ else:
         async def conviva_async_api(  # type: ignore[misc]
             conviva_emulator: Emulator,
         ) -> AsyncIterator[AsyncConvivaAPI]:
-            """An ``AsyncConvivaAPI`` wired to ``conviva_emulator`` in process."""
+            """An ``AsyncConvivaAPI`` wired to ``conviva_emulator`` in process.
+
+            Works in both pytest-asyncio modes: in ``strict`` mode (its default) an
+            ``async def`` test that asks for this fixture is marked ``asyncio`` by this plugin,
+            so it needs no ``@pytest.mark.asyncio``. A test marked for another framework
+            (``anyio``, ``trio``) is left as it is.
+            """
             async with emulated_async_client(conviva_emulator) as api:
                 yield api
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+            """Mark async tests that use ``conviva_async_api`` as asyncio tests (strict mode
+            leaves unmarked ones unrun); runs before the test item is made from ``obj``."""
+            if _wants_async_api(obj) and not _has_async_marker(collector, obj):
+                pytest.mark.asyncio(obj)
+
+
+def _wants_async_api(obj: object) -> bool:
+    import inspect  # loaded by pytest already; kept off the plain import of this module
+
+    if not inspect.iscoroutinefunction(obj):
+        return False
+    try:
+        return "conviva_async_api" in inspect.signature(obj).parameters
+    except (TypeError, ValueError):  # no signature to read: not a test function
+        return False
+
+
+_ASYNC_MARKERS = ("asyncio", "anyio", "trio")
+
+
+def _has_async_marker(collector: Any, obj: object) -> bool:
+    own = [getattr(mark, "name", None) for mark in getattr(obj, "pytestmark", ())]
+    return any(
+        name in own or collector.get_closest_marker(name) is not None for name in _ASYNC_MARKERS
+    )

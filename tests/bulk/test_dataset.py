@@ -282,6 +282,7 @@ def run_export(directory: Path, *, latency: float, kill_after: int | None = None
     return done
 
 
+@pytest.mark.slow
 def test_an_export_killed_mid_run_resumes_to_exactly_the_uninterrupted_dataset(
     tmp_path: Path,
 ) -> None:

@@ -19,7 +19,7 @@ from pyconviva.cli.output import cell_text
 from pyconviva.emulator import Emulator, SlowReply
 from tests.cli.support import NOW, NOW_TEXT, SCRIPT, WAIT, child_env
 
-pytestmark = pytest.mark.network
+pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 
 def test_main_job_command_of_the_readme_prints_the_librarys_records(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ from pyconviva.cli import main as pyconviva_main
 from pyconviva.emulator import Emulator
 from tests.docs.blocks import Block, console_commands, documentation_blocks
 
-pytestmark = pytest.mark.network
+# A page's examples share one namespace and run in order: one worker takes them all.
+pytestmark = [pytest.mark.network, pytest.mark.xdist_group("documentation-examples")]
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCKS = documentation_blocks(ROOT)

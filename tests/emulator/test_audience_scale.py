@@ -255,6 +255,7 @@ def test_a_range_split_in_two_gives_the_unsplit_buckets(
     assert first["time_series"] + second["time_series"] == whole["time_series"]
 
 
+@pytest.mark.slow
 def test_the_same_question_gets_the_same_bytes_in_another_process(client: httpx2.Client) -> None:
     path = "/insights/3.0/metrics/plays/group-by/asn"
     params = {"days": "1", "limit": "200", "sort_by": "plays"}

@@ -255,6 +255,7 @@ def test_key_from_dlt_secrets_is_used_and_written_nowhere(
     assert "hush-7f3a9c" not in repr(pipeline.last_trace.asdict())
 
 
+@pytest.mark.slow
 def test_process_killed_mid_extract_is_completed_by_the_next_run(
     monkeypatch: pytest.MonkeyPatch, new_pipeline: Callable[[], Any], tmp_path: Path
 ) -> None:

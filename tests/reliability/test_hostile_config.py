@@ -41,6 +41,8 @@ from pyconviva import (
 from pyconviva.cli.commands import app
 from pyconviva.emulator import Emulator
 
+pytestmark = pytest.mark.hostile  # the hostile suite runs as its own CI step
+
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
 CLIENT_ID = "hostile-config-id"
 KEY = "KEYvv3HOSTILE8pp"  # distinctive: found only if it leaked

@@ -37,6 +37,8 @@ from tests.reliability.hostile_servers import REMOVE, JsonPath, json_fields, set
 
 pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
 
+pytestmark = pytest.mark.hostile  # the hostile suite runs as its own CI step
+
 UTC = timezone.utc
 MANIFEST = "_manifest.json"
 
@@ -223,6 +225,7 @@ def started_exporting(process: subprocess.Popen[str], emulator: Emulator, metric
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_an_export_started_while_a_cli_export_runs_there_loses_none_of_its_units(
     tmp_path: Path,
 ) -> None:

@@ -36,6 +36,8 @@ from pyconviva import ConvivaAPI, QueryError, QuerySpec, export_dataset
 from pyconviva.cli import main
 from pyconviva.emulator import Emulator
 
+pytestmark = pytest.mark.hostile  # the hostile suite runs as its own CI step
+
 API = ["", "insights", "3.0", "metrics"]
 HUGE = [10**5000, -(10**5000), 10**4300, 2**64, 2**63, 2**63 - 1]
 # Strings that have broken URL builders before: dot segments, delimiters, escapes, controls.

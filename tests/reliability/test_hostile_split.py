@@ -52,6 +52,8 @@ QUERIES: dict[str, dict[str, Any]] = {
     },
     "ungrouped": {"metrics": ["attempts", "plays"], "granularity": "P1D"},
 }
+pytestmark = pytest.mark.hostile  # the hostile suite runs as its own CI step
+
 SPLIT_RANGE = {"by isp": 2, "by custom tag": 2, "ungrouped": 100}
 REPLACEMENTS: list[Any] = [
     None,

@@ -53,7 +53,8 @@ from tests.reliability.hostile_servers import (
     trickling_headers,
 )
 
-pytestmark = pytest.mark.network  # most tests here talk to real loopback sockets
+# Most tests here talk to real loopback sockets; the hostile suite runs as its own CI step.
+pytestmark = [pytest.mark.network, pytest.mark.hostile]
 
 TIMEOUT = 0.2
 # A short first backoff, so that a retry fits in the budget: the bound must hold across attempts.

@@ -44,6 +44,8 @@ from pyconviva.emulator._population import CUSTOM_TAGS, KPIS, SAVED_FILTERS
 
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=timezone.utc)
 EXAMPLES = 600
+# Property-based like the hostile suite, and as costly: it runs in that CI step.
+pytestmark = pytest.mark.hostile
 
 METRIC_NAMES = sorted(METRICS)
 KNOWN_METRICS = {*METRICS, *METRIC_ALIASES, *METRIC_GROUPS}

@@ -72,6 +72,24 @@ class ExportSummary:
     provisional: tuple[str, ...] = ()
     pending: int = 0
 
+    def __repr__(self) -> str:
+        # One line whatever the size of the run: a year's export writes thousands of files.
+        counts = [f"{len(self.written):,} written", f"{self.rows:,} rows"]
+        counts += [
+            f"{count:,} {what}"
+            for count, what in (
+                (len(self.provisional), "provisional"),
+                (self.skipped, "skipped"),
+                (self.pending, "pending"),
+                (len(self.errors), "failed"),
+            )
+            if count
+        ]
+        return (
+            f"<ExportSummary {format_instant(self.start)}..{format_instant(self.end)}: "
+            f"{', '.join(counts)} in {str(self.directory)!r}>"
+        )
+
     def raise_for_errors(self) -> None:
         """Raise the first failed unit's error; a rerun fetches only the failed units."""
         if not self.errors:

@@ -8,6 +8,7 @@ ones left out; ``frames`` builds pandas/polars/Arrow tables from those columns; 
 one result to CSV, JSON or Parquet; ``plot`` draws it.
 """
 
+from pyconviva._results.response import ResponseInfo
 from pyconviva._results.results import MetadataResult, MetricsResult
 
-__all__ = ["MetadataResult", "MetricsResult"]
+__all__ = ["MetadataResult", "MetricsResult", "ResponseInfo"]

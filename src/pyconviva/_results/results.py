@@ -25,6 +25,7 @@ from pyconviva._results import plot as _plot
 from pyconviva._results import writers as _writers
 from pyconviva._results.decode import build_checked
 from pyconviva._results.metadata import METADATA_KINDS, MetadataTable, tidy_metadata
+from pyconviva._results.response import ResponseInfo
 from pyconviva._results.tidy import (
     ReplyShapeError,
     TidyTable,
@@ -48,11 +49,26 @@ class _Reply(Mapping[str, Any]):
 
     _raw: Mapping[str, Any]
     _notes: tuple[str, ...] = ()
+    _responses: tuple[ResponseInfo, ...] = ()
 
     @property
     def notes(self) -> tuple[str, ...]:
         """What is missing or was skipped."""
         return self._notes
+
+    @property
+    def responses(self) -> tuple[ResponseInfo, ...]:
+        """Every HTTP reply this result was made from, in the order of the windows they
+        cover: one for a single request, one per window (and per half after a 413) for a
+        split call; empty for a result built from a body by hand."""
+        return self._responses
+
+    @property
+    def response(self) -> ResponseInfo | None:
+        """The HTTP reply (status, headers, elapsed, URL; no credentials) this result came
+        from; for a split call the last window's (all are in :attr:`responses`); ``None`` for
+        a result built from a body by hand."""
+        return self._responses[-1] if self._responses else None
 
     def __getitem__(self, key: str) -> Any:
         return self._raw[key]
@@ -75,6 +91,8 @@ class MetricsResult(_Reply):
         query: the :class:`~pyconviva._query.MetricsQuery` that produced it (None if unknown).
         notes: what is missing or was skipped (odd items in the reply, windows of a merge).
         is_partial: True when ``notes`` is not empty.
+        response: the HTTP reply it came from (the last window's for a split call).
+        responses: every HTTP reply it came from, window by window.
     """
 
     def __init__(
@@ -83,6 +101,7 @@ class MetricsResult(_Reply):
         *,
         query: MetricsQuery | None = None,
         notes: Sequence[str] = (),
+        responses: Sequence[ResponseInfo] = (),
     ) -> None:
         try:
             self._bucket_ms = reply_outline(raw)
@@ -91,6 +110,7 @@ class MetricsResult(_Reply):
         self._raw = raw
         self.query = query
         self._given_notes = tuple(notes)
+        self._responses = tuple(responses)
 
     @functools.cached_property
     def _table(self) -> TidyTable:
@@ -110,7 +130,12 @@ class MetricsResult(_Reply):
 
     @classmethod
     def from_bytes(
-        cls, content: bytes, *, query: MetricsQuery | None = None, request: str | None = None
+        cls,
+        content: bytes,
+        *,
+        query: MetricsQuery | None = None,
+        request: str | None = None,
+        responses: Sequence[ResponseInfo] = (),
     ) -> MetricsResult:
         """Decode a reply body and check its shape.
 
@@ -123,7 +148,9 @@ class MetricsResult(_Reply):
                 (values no column can hold, such as ``null``, ``NaN`` or integers beyond 64
                 bits) are skipped and listed in ``notes`` instead.
         """
-        return build_checked(content, request, lambda raw: cls(raw, query=query))
+        return build_checked(
+            content, request, lambda raw: cls(raw, query=query, responses=responses)
+        )
 
     # -- tables ----------------------------------------------------------------------------------
 
@@ -238,7 +265,9 @@ class MetadataResult(_Reply):
     per path, with ``section``, ``resource_name``, ``methods``, ``path``).
     """
 
-    def __init__(self, raw: Mapping[str, Any], *, kind: str) -> None:
+    def __init__(
+        self, raw: Mapping[str, Any], *, kind: str, responses: Sequence[ResponseInfo] = ()
+    ) -> None:
         if kind not in METADATA_KINDS:
             raise QueryError(
                 f"kind={kind!r} is not a metadata kind; use one of {', '.join(METADATA_KINDS)}",
@@ -252,11 +281,19 @@ class MetadataResult(_Reply):
         self._table: MetadataTable = table
         self.kind = kind
         self._notes = table.notes
+        self._responses = tuple(responses)
 
     @classmethod
-    def from_bytes(cls, content: bytes, *, kind: str, request: str | None = None) -> MetadataResult:
+    def from_bytes(
+        cls,
+        content: bytes,
+        *,
+        kind: str,
+        request: str | None = None,
+        responses: Sequence[ResponseInfo] = (),
+    ) -> MetadataResult:
         """Decode a metadata reply and check its shape (raises UnexpectedResponseError)."""
-        return build_checked(content, request, lambda raw: cls(raw, kind=kind))
+        return build_checked(content, request, lambda raw: cls(raw, kind=kind, responses=responses))
 
     def records(self) -> list[dict[str, Any]]:
         names = self._table.column_names
