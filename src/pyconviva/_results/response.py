@@ -52,13 +52,18 @@ class ResponseInfo:
             elapsed = response.elapsed
         except RuntimeError:  # a response that was never sent (built by hand)
             elapsed = timedelta(0)
+        url = request.url
+        # The client never puts credentials in a URL (base_url refuses user info); copying the
+        # URL without them costs more than the rest of a call's overhead, so only when needed.
+        if url.userinfo:
+            url = url.copy_with(username=None, password=None)
         return cls(
             status_code=response.status_code,
             reason=response.reason_phrase,
             headers=MappingProxyType(headers),
             elapsed=elapsed,
             method=request.method,
-            url=str(request.url.copy_with(username=None, password=None)),
+            url=str(url),
         )
 
     def __repr__(self) -> str:
