@@ -457,6 +457,13 @@ def _attempt_seconds(timeout: httpx2.Timeout) -> float | None:
     return max(phase for phase in phases if phase is not None)
 
 
+def _transport_name(transport: object) -> str:
+    """A transport's own repr when it has one (the emulator's says what it is), else its type."""
+    if type(transport).__repr__ is object.__repr__:
+        return type(transport).__name__
+    return repr(transport)
+
+
 def _rate_limiter(rate_limit: object) -> RateLimiter:
     """``True``: the published budgets; ``False``: none; a ``RateLimiter``: used as is
     (shared)."""
@@ -510,7 +517,7 @@ class BaseConvivaClient:
         rate_limit: bool | RateLimiter,
         max_concurrency: int,
         max_window: timedelta | None,
-        has_transport: bool,
+        transport: httpx2.BaseTransport | httpx2.AsyncBaseTransport | None,
     ) -> None:
         self._config: ClientConfig = load_config(
             client_key,
@@ -521,8 +528,11 @@ class BaseConvivaClient:
             max_retries=max_retries,
             retry=retry,
             verify=verify,
-            has_transport=has_transport,
+            has_transport=transport is not None,
         )
+        # A transport in place of the network (the emulator's, a recorder) is named in the repr:
+        # the base URL alone would say the requests went to Conviva.
+        self._transport_shown = None if transport is None else _transport_name(transport)
         if not is_concurrency(max_concurrency):
             raise ConfigurationError(concurrency_problem(max_concurrency, "max_concurrency"))
         self._max_concurrency = max_concurrency
@@ -596,8 +606,9 @@ class BaseConvivaClient:
         config: ClientConfig | None = getattr(self, "_config", None)
         if config is None:
             return f"{type(self).__name__}(not configured)"
+        through = "" if self._transport_shown is None else f", transport={self._transport_shown}"
         return (
-            f"{type(self).__name__}(base_url={config.base_url!r}, "
+            f"{type(self).__name__}(base_url={config.base_url!r}{through}, "
             f"client_id={config.credentials.masked_id}, key=***)"
         )
 

@@ -165,7 +165,7 @@ class ConvivaAPI(BaseConvivaClient):
             rate_limit=rate_limit,
             max_concurrency=max_concurrency,
             max_window=max_window,
-            has_transport=transport is not None,
+            transport=transport,
         )
         self._rate = SyncRateLimiter(self._rate_limiter, clock=self._clock)
         self._http = httpx2.Client(
@@ -524,7 +524,7 @@ class AsyncConvivaAPI(BaseConvivaClient):
             rate_limit=rate_limit,
             max_concurrency=max_concurrency,
             max_window=max_window,
-            has_transport=transport is not None,
+            transport=transport,
         )
         self._rate = AsyncRateLimiter(self._rate_limiter, clock=self._clock)
         self._http = httpx2.AsyncClient(

@@ -18,6 +18,7 @@ import pytest
 import trustme
 
 from pyconviva import APIConnectionError, ConvivaAPI, QueryError, __version__
+from pyconviva.emulator import Emulator
 
 NOW = datetime(2025, 1, 10, 12, 34, 56, tzinfo=timezone.utc)
 KEY = "k3y-that-must-stay-secret"
@@ -254,6 +255,15 @@ def test_repr_shows_base_url_and_client_id_but_not_the_key(api: ConvivaAPI) -> N
     assert "client_id='clie'… (13 chars)" in text
     assert KEY not in text
     assert (api.base_url, api.client_id) == ("https://api.conviva.com", CLIENT_ID)
+
+
+def test_repr_names_a_transport_that_replaces_the_network() -> None:
+    with Emulator().client() as emulated:
+        assert "transport=<in-process emulator>" in repr(emulated)
+    with ConvivaAPI(KEY, CLIENT_ID, transport=httpx2.MockTransport(lambda r: None)) as mocked:
+        assert "transport=MockTransport" in repr(mocked)
+    with ConvivaAPI(KEY, CLIENT_ID) as networked:
+        assert "transport=" not in repr(networked)
 
 
 def test_environment_credentials_and_base_url_are_used(

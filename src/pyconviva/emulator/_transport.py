@@ -58,6 +58,9 @@ class EmulatorTransport(httpx2.MockTransport):
         super().__init__(self._respond)
         self._emulator = emulator
 
+    def __repr__(self) -> str:
+        return "<in-process emulator>"
+
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
         return self._respond(request)
