@@ -15,7 +15,7 @@ from rich.console import Console
 
 from pyconviva import MetricsResult
 from pyconviva.cli.output import cell_text
-from pyconviva.cli.summary import SummaryView, build_summary, format_value
+from pyconviva.cli.summary import SummaryView, build_summary, format_value, partial_buckets_note
 from pyconviva.emulator import Emulator, StatusFault
 from tests.cli.support import (
     NOW,
@@ -338,3 +338,39 @@ def test_trends_take_the_width_the_numbers_leave() -> None:
 )
 def test_numbers_are_thousands_separated(value: float | None, text: str) -> None:
     assert format_value(value) == text
+
+
+# ------------------------------------------------------------------ buckets the range cuts
+
+
+def test_a_day_range_ending_inside_a_day_says_both_day_buckets_are_partial(
+    env: dict[str, str | None],
+) -> None:
+    args = ["attempts", "--days", "1", "--granularity", "P1D", "--emulator"]
+    outcome = run_in_terminal(env, "historical", *args, terminal=WIDE_TERMINAL)
+    assert outcome.exit_code == 0, outcome.output
+    text = " ".join(without_escapes(outcome.stdout).split())
+    assert "Partial P1D buckets: the first starts at" in text
+    assert "the last ends at" in text
+    assert "--start and --end on the bucket grid" in text
+
+
+def test_a_range_on_the_bucket_grid_has_no_partial_bucket_note() -> None:
+    with Emulator(now=NOW).client() as client:
+        whole_days = client.get_historical_data(
+            "attempts", time_range=("2026-11-10", "2026-11-12"), granularity="P1D"
+        )
+        hours = client.get_historical_data("attempts", time_range=2)
+    assert partial_buckets_note(whole_days.query) is None  # type: ignore[arg-type]
+    assert partial_buckets_note(hours.query) is None  # type: ignore[arg-type]
+
+
+def test_a_range_cut_at_its_end_names_only_the_last_bucket() -> None:
+    with Emulator(now=NOW).client() as client:
+        result = client.get_historical_data(
+            "attempts", time_range=("2026-11-10", "2026-11-12T06:00:00Z"), granularity="P1D"
+        )
+    note = partial_buckets_note(result.query)  # type: ignore[arg-type]
+    assert note is not None
+    assert "first" not in note
+    assert "the last ends at 2026-11-12T06:00:00Z" in note

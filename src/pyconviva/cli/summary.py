@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -25,10 +25,12 @@ from rich.table import Table
 from rich.text import Text
 
 from pyconviva._catalog import find_metric
+from pyconviva._rules import align_down, format_instant, parse_granularity
 from pyconviva.cli.output import TOTALS_NOTE, cell_text
 from pyconviva.cli.sparkline import ASCII_LEVELS, BLOCK_LEVELS, sparkline
 
 if TYPE_CHECKING:
+    from pyconviva._query import MetricsQuery
     from pyconviva._results import MetricsResult
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "build_summary",
     "column_heading",
     "format_value",
+    "partial_buckets_note",
 ]
 
 DEFAULT_TOP = 10
@@ -176,7 +179,34 @@ def build_summary(result: MetricsResult, *, top: int, ranked_by_api: bool) -> Su
         ranked_by=ranked_by,
         footnotes=_footnotes(
             columns, shown, total, dimension, len(buckets), result.notes, bool(records)
-        ),
+        )
+        + _partial_buckets_notes(query),
+    )
+
+
+def _partial_buckets_notes(query: MetricsQuery | None) -> tuple[str, ...]:
+    note = None if query is None else partial_buckets_note(query)
+    return () if note is None else (note,)
+
+
+def partial_buckets_note(query: MetricsQuery) -> str | None:
+    """Say so when the range cuts its first or last bucket: ``--days 1 --granularity P1D``
+    ending at 14:00 gives two part-days, each stamped like a whole one."""
+    granularity = parse_granularity(query.granularity, query.root)
+    if granularity.step is None:
+        return None
+    start, end = query.window
+    grid = align_down(start, granularity)
+    cut = []
+    if start != grid:
+        cut.append(f"the first starts at {format_instant(start)}, inside its bucket")
+    if (end - grid) % granularity.step != timedelta(0):
+        cut.append(f"the last ends at {format_instant(end)}, before its bucket does")
+    if not cut:
+        return None
+    return (
+        f"Partial {granularity.text} buckets: {'; '.join(cut)}. For whole buckets, give "
+        "--start and --end on the bucket grid (midnights UTC for days)."
     )
 
 
