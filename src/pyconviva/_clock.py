@@ -26,6 +26,9 @@ from pyconviva._rules import as_utc, parse_instant
 
 __all__ = ["Clock", "SystemClock", "VirtualClock", "as_clock", "with_wall_time"]
 
+# Real seconds a VirtualClock's sync wait gives other threads before the clock moves.
+_THREADS_CATCH_UP = 0.001
+
 
 @runtime_checkable
 class Clock(Protocol):
@@ -129,19 +132,26 @@ def as_clock(clock: Clock | Callable[[], datetime] | None) -> Clock:
 
 
 class VirtualClock:
-    """A :class:`Clock` for tests: every wait returns at once and moves the clock forward.
+    """A :class:`Clock` for tests: waits take next to no real time and move the clock forward.
 
     Pass it as ``ConvivaAPI(..., clock=VirtualClock())`` (or ``emulator.client(clock=...)``)
-    and backoff, ``Retry-After`` and rate-limit waits cost no real time, while the client sees
-    them pass: its retry budget and rate limiter measure virtual seconds. Afterwards
+    and backoff, ``Retry-After`` and rate-limit waits cost next to no real time, while the
+    client sees them pass: its retry budget and rate limiter measure virtual seconds. Afterwards
     :attr:`sleeps` lists each wait in order and :attr:`slept` totals them.
 
     ``now()`` and ``monotonic()`` move together: ``now()`` is ``start`` plus the virtual
     seconds elapsed, ``monotonic()`` those seconds (it starts at ``0.0``). Time moves only when
-    something sleeps or :meth:`advance` is called. Waits in one thread add up; async waits
-    begun while other tasks wait overlap as real ones would (each ends where it would have
-    ended, and the clock moves to the latest end), so the clock may move less than
-    :attr:`slept`. Thread-safe.
+    something sleeps or :meth:`advance` is called, and work between two looks at the clock
+    takes no virtual time. Waits that overlap in real life overlap here: each ends where it
+    would have ended, and the clock moves to the latest end, so it may move less than
+    :attr:`slept`. A thread's wait begins at the thread's last look at the clock
+    (``monotonic()`` or ``now()``) when it looked since its previous wait, else at the current
+    virtual time; so threads that read the clock, work out a wait and sleep overlap as real
+    ones would, instead of adding up, while a thread's own waits in a row add up. Before the
+    clock moves, a sync wait lets other threads run for a millisecond of real time, so that
+    threads about to wait alongside it (a batch's workers) start their waits first, as in real
+    life; an async wait lets other tasks run once, and waits they begin meanwhile overlap.
+    Thread-safe.
 
     Args:
         start: the wall time at virtual second 0, as an aware datetime (a naive one is taken as
@@ -160,6 +170,8 @@ class VirtualClock:
         self._lock = threading.Lock()
         self._elapsed = 0.0
         self._sleeps: list[float] = []
+        # The time each thread last looked at, until its next wait starts from it.
+        self._looked: dict[int, float] = {}
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self.now().isoformat()!r}, slept={self.slept:g})"
@@ -171,14 +183,22 @@ class VirtualClock:
     def monotonic(self) -> float:
         """The virtual seconds elapsed since the clock was made."""
         with self._lock:
+            self._looked[threading.get_ident()] = self._elapsed
             return self._elapsed
 
     def sleep(self, seconds: float) -> None:
-        """Record the wait and move the clock ``seconds`` forward; returns at once."""
+        """Record the wait, let other threads run for a moment, and move the clock to the
+        wait's end (see above)."""
         wait = _wait_length(seconds)
         with self._lock:
+            begins = self._looked.pop(threading.get_ident(), self._elapsed)
             self._sleeps.append(wait)
-            self._elapsed += wait
+        # Threads about to wait alongside this one start their waits before the clock moves, as
+        # the async wait lets other tasks do: a bare yield of the GIL is not enough for a thread
+        # pool's workers to reach their first wait, a millisecond is.
+        time.sleep(_THREADS_CATCH_UP)
+        with self._lock:
+            self._elapsed = max(self._elapsed, begins + wait)
 
     async def async_sleep(self, seconds: float) -> None:
         """Record the wait, let other tasks run once, and move the clock to this wait's end."""
@@ -191,6 +211,7 @@ class VirtualClock:
         await asyncio.sleep(0)  # tasks that start waiting meanwhile wait alongside this one
         with self._lock:
             self._elapsed = max(self._elapsed, wakes)
+            self._looked.pop(threading.get_ident(), None)  # the thread's look is out of date
 
     def advance(self, seconds: float) -> None:
         """Move the clock ``seconds`` forward, as time passing outside any wait (not counted in
@@ -198,6 +219,7 @@ class VirtualClock:
         step = _wait_length(seconds)
         with self._lock:
             self._elapsed += step
+            self._looked.pop(threading.get_ident(), None)  # this thread saw the time pass
 
     @property
     def sleeps(self) -> tuple[float, ...]:

@@ -72,11 +72,11 @@ async def test_async_waits_begun_together_overlap_as_real_ones_would() -> None:
     assert clock.monotonic() == 4.0
 
 
-def test_waits_from_many_threads_are_all_counted() -> None:
+def test_waits_from_many_threads_are_all_counted_and_never_run_the_clock_past_their_sum() -> None:
     clock = VirtualClock(NOW)
 
     def wait_often() -> None:
-        for _ in range(1000):
+        for _ in range(100):
             clock.sleep(0.5)
 
     threads = [threading.Thread(target=wait_often) for _ in range(8)]
@@ -84,8 +84,43 @@ def test_waits_from_many_threads_are_all_counted() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert clock.monotonic() == 4000.0
-    assert len(clock.sleeps) == 8000
+    assert len(clock.sleeps) == 800
+    assert clock.slept == 400.0
+    assert 50.0 <= clock.monotonic() <= 400.0  # one thread's waits in a row, at least
+
+
+def test_threads_that_read_the_clock_and_then_wait_overlap_as_real_threads_would() -> None:
+    clock = VirtualClock(NOW)
+    looked = threading.Barrier(8)
+
+    def wait_for(instant: float) -> None:
+        wait = instant - clock.monotonic()
+        looked.wait()  # every thread has worked out its wait before any sleeps
+        clock.sleep(wait)
+
+    threads = [threading.Thread(target=wait_for, args=(61.0,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert clock.monotonic() == 61.0  # not 8 x 61 s
+    assert clock.slept == 8 * 61.0
+
+
+def test_a_threads_wait_after_time_passed_begins_when_it_passed() -> None:
+    clock = VirtualClock(NOW)
+    clock.monotonic()
+    clock.advance(10)
+    clock.sleep(5)
+    assert clock.monotonic() == 15.0
+
+
+async def test_a_wait_after_an_async_wait_begins_where_that_one_ended() -> None:
+    clock = VirtualClock(NOW)
+    clock.monotonic()
+    await clock.async_sleep(10)
+    clock.sleep(5)
+    assert clock.monotonic() == 15.0
 
 
 @pytest.mark.parametrize("seconds", [-1.0, math.inf, math.nan])
