@@ -11,9 +11,9 @@ relative ranges and ``Retry-After`` dates, ``monotonic()`` measures the retry bu
 subclasses wait with its ``sleep`` / ``async_sleep``, the rate limiter's waits included.
 
 The send path is a seam for the bulk layer: ``_prepare`` / ``_prepare_metrics`` make a
-:class:`PreparedRequest`, the client's ``_send`` sends it with retries (each attempt through
-``_send_once``) and returns a 2xx ``httpx2.Response`` or raises, and ``_metrics_result`` /
-``_metadata_result`` decode it.
+:class:`PreparedRequest`, the client's ``_send`` sends it with retries (each attempt admitted by
+the rate limiter, then exchanged through ``_send_once``) and returns a 2xx ``httpx2.Response``
+or raises, and ``_metrics_result`` / ``_metadata_result`` decode it.
 """
 
 from __future__ import annotations
@@ -363,6 +363,8 @@ class Attempts:
             wait = self._rate_limited(retry_after) if status == RATE_LIMITED else None
             retry, note = self._retry(f"HTTP {status}", status, retry_after, wait)
             if retry is not None:
+                if wait is not None and retry_after is None:  # waits out the window's pause
+                    self._limiter.awaiting_window(self._prepared.root, retry.decided_at)
                 return retry
         raise status_error(response, self._prepared.description, self._credentials, note=note)
 

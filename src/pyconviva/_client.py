@@ -198,8 +198,6 @@ class ConvivaAPI(BaseConvivaClient):
         self.close()
 
     def _send_once(self, prepared: PreparedRequest, attempts: Attempts) -> httpx2.Response:
-        # Every attempt is charged by the API, so every attempt waits for the rate limit.
-        attempts.sending(self._rate.acquire(prepared.root, prepared.cost))
         with deadline(attempts.exchange_limit()):
             response = self._http.send(prepared.request, stream=True)
             try:
@@ -211,14 +209,18 @@ class ConvivaAPI(BaseConvivaClient):
         """Send one prepared request, retrying per the policy; a 2xx response or an error."""
         attempts = self._attempts(prepared)
         while True:
-            try:
-                response = self._send_once(prepared, attempts)
-            except httpx2.RequestError as exc:
-                retry = attempts.after_failure(exc)
-            else:
-                if response.is_success:
-                    return attempts.succeeded(response)
-                retry = attempts.after_status(response)
+            # Every attempt is charged by the API, so every attempt waits for the rate limit,
+            # and holds its slot until its outcome is taken in (see RateLimiter, slow start).
+            with self._rate.acquire(prepared.root, prepared.cost) as slot:
+                attempts.sending(slot.waited)
+                try:
+                    response = self._send_once(prepared, attempts)
+                except httpx2.RequestError as exc:
+                    retry = attempts.after_failure(exc)
+                else:
+                    if response.is_success:
+                        return attempts.succeeded(response)
+                    retry = attempts.after_status(response)
             wait = retry.left(self._clock.monotonic())
             if wait > 0:
                 self._clock.sleep(wait)
@@ -556,8 +558,6 @@ class AsyncConvivaAPI(BaseConvivaClient):
         await self.aclose()
 
     async def _send_once(self, prepared: PreparedRequest, attempts: Attempts) -> httpx2.Response:
-        # Every attempt is charged by the API, so every attempt waits for the rate limit.
-        attempts.sending(await self._rate.acquire(prepared.root, prepared.cost))
         try:
             return await within(attempts.exchange_limit(), self._exchange(prepared))
         except asyncio.TimeoutError:  # raised by `within` alone: httpx2's timeouts are its own
@@ -574,14 +574,17 @@ class AsyncConvivaAPI(BaseConvivaClient):
         """Send one prepared request, retrying per the policy; a 2xx response or an error."""
         attempts = self._attempts(prepared)
         while True:
-            try:
-                response = await self._send_once(prepared, attempts)
-            except httpx2.RequestError as exc:
-                retry = attempts.after_failure(exc)
-            else:
-                if response.is_success:
-                    return attempts.succeeded(response)
-                retry = attempts.after_status(response)
+            # As in ConvivaAPI._send: the slot is held until the outcome is taken in.
+            with await self._rate.acquire(prepared.root, prepared.cost) as slot:
+                attempts.sending(slot.waited)
+                try:
+                    response = await self._send_once(prepared, attempts)
+                except httpx2.RequestError as exc:
+                    retry = attempts.after_failure(exc)
+                else:
+                    if response.is_success:
+                        return attempts.succeeded(response)
+                    retry = attempts.after_status(response)
             wait = retry.left(self._clock.monotonic())
             if wait > 0:
                 await self._clock.async_sleep(wait)

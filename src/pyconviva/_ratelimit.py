@@ -18,11 +18,14 @@ Nothing in the bookkeeping reads a clock or sleeps: callers pass ``now`` and get
 to wait. :class:`SyncRateLimiter` and :class:`AsyncRateLimiter` are the thin waiters around it,
 measuring and waiting on a :class:`~pyconviva.Clock` (the client's). Reservations are booked at
 once, so callers that arrive together queue in arrival order instead of racing for the same
-tokens; a waiter that a pause moved wakes up, sees its new turn, and waits again.
+tokens; a waiter that a pause moved wakes up, sees its new turn, and waits again. A waiter held
+back by a cold budget's wave (see :class:`RateLimiter`) waits instead for the limiter to admit
+it, which happens when the replies of the wave under way are all in: an event, not a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -43,10 +46,12 @@ from pyconviva._rules import (
 
 __all__ = [
     "ARRIVAL_MARGIN",
+    "FIRST_WAVE",
     "FULL_WINDOW_PAUSE",
     "AsyncRateLimiter",
     "PauseListener",
     "RateLimiter",
+    "Slot",
     "SyncRateLimiter",
     "TokenBucket",
 ]
@@ -67,6 +72,11 @@ FULL_WINDOW_PAUSE = 60.0
 
 # Multiplicative decrease of a budget's estimate after a 429.
 _DECREASE = 0.5
+
+# The requests a cold budget sends before any reply says whether the account's window has room
+# for more (see RateLimiter): get_many's default concurrency, so that a batch's first requests
+# still go out together, and single calls or small splits are never held back.
+FIRST_WAVE = 8
 
 PauseListener = Callable[[float, str], object]
 """``on_pause(seconds, budget)``: a pause began; ``budget`` is ``"historical"``, ``"real-time"``
@@ -157,6 +167,12 @@ class TokenBucket:
                 return
             index += 1
 
+    def idle(self, now: float) -> bool:
+        """Whether no booking is out at ``now``: none has been made in the last window, and
+        none is booked for later."""
+        self.advance(now)
+        return not self._instants
+
     def spent(self, now: float) -> float:
         """Tokens booked at or before ``now`` that have not come back yet."""
         self.advance(now)
@@ -177,15 +193,75 @@ class TokenBucket:
             raise ValueError(f"cost must be in (0, {self.capacity:g}], got {cost!r}")
 
 
-class _Budget:
-    """One published budget: its bucket (``None``: not paced) and what 429s taught about it."""
+class _Waves:
+    """Slow start on one budget: how much may be sent before the replies so far are all in.
 
-    def __init__(self, name: str, bucket: TokenBucket | None, pause: float) -> None:
+    A budget is *cold* when this limiter knows nothing of the account's window: at first, after
+    a 429, and after a window in which this limiter sent nothing. Then requests go in waves: the
+    first :data:`FIRST_WAVE` together; the next only when every reply of that wave is in, and
+    twice as many if none was a 429 (a 429 cools the budget instead). Once a wave would be as
+    large as the window's estimate the budget is *warm*: nothing is left to probe, and requests
+    go as the bucket allows. Costs are filter-weighted, like the bucket's.
+    """
+
+    __slots__ = ("id", "open", "sent", "size", "warm")
+
+    def __init__(self) -> None:
+        self.id = 0
+        self.size = FIRST_WAVE
+        self.sent = 0  # the cost sent in the wave under way
+        self.open = 0  # the part of it whose replies are not in yet
+        self.warm = False
+
+    def cool(self) -> None:
+        """Probe again from the first wave (the wave under way is forgotten)."""
+        self.id += 1
+        self.size = FIRST_WAVE
+        self.sent = self.open = 0
+        self.warm = False
+
+    def room(self, cost: int, limit: float) -> bool:
+        """Whether a request of ``cost`` may go now (joining the wave under way when cold)."""
+        if not self.warm and self.size >= limit:
+            self.warm = True
+        return self.warm or self.sent == 0 or self.sent + cost <= self.size
+
+    def join(self, cost: int) -> int | None:
+        """Count a request in the wave under way; the wave's id (``None``: warm, no wave)."""
+        if self.warm:
+            return None
+        self.sent += cost
+        self.open += cost
+        return self.id
+
+    def settled(self, wave: int, cost: int) -> None:
+        """A reply (or failure) of wave ``wave`` is in; the next wave starts when the wave is
+        whole and all its replies are in, twice as large (a 429 would have cooled it)."""
+        if wave != self.id:  # a wave that a 429 already closed
+            return
+        self.open -= cost
+        # A wave that is not whole yet goes on: replies that come back before the rest of the
+        # wave is sent say nothing about the rest (that is the race slow start is for).
+        if self.open > 0 or self.sent < self.size:
+            return
+        self.size *= 2
+        self.id += 1
+        self.sent = 0
+
+
+class _Budget:
+    """One published budget: its bucket (``None``: not paced) and what replies taught about it."""
+
+    def __init__(
+        self, name: str, bucket: TokenBucket | None, pause: float, *, slow_start: bool
+    ) -> None:
         self.name = name
         self.bucket = bucket
         self.pause = pause  # seconds a 429 without Retry-After closes it
         self.closed_until = float("-inf")
+        self.announced = True  # whether the pause under way (if any) has been announced
         self.lowered_at = float("-inf")  # when a 429 last lowered the estimate
+        self.waves = _Waves() if slow_start and bucket is not None else None
 
     def fullness(self, now: float) -> float:
         """The share of the current limit this limiter's own books show spent."""
@@ -193,16 +269,49 @@ class _Budget:
             return 0.0
         return self.bucket.spent(now) / self.bucket.limit
 
+    def room(self, cost: int, now: float) -> bool:
+        """Whether a request of ``cost`` may be admitted now as far as slow start goes."""
+        bucket, waves = self.bucket, self.waves
+        if bucket is None or waves is None:
+            return True
+        if bucket.idle(now):  # nothing of ours in the window: what it taught is stale
+            waves.cool()
+        return waves.room(cost, bucket.limit)
+
+    def cool(self) -> None:
+        """A 429 for this budget: slow start begins again."""
+        if self.waves is not None:
+            self.waves.cool()
+
 
 class _Ticket:
-    """A waiter's booking: a pause may move ``at`` later; the waiter re-reads it when it wakes."""
+    """A request from its arrival at the limiter to its outcome.
 
-    __slots__ = ("at", "budgets", "cost")
+    ``at`` is when it may be sent: infinite while slow start holds it back, then booked (a
+    pause may move it later; the waiter re-reads it when it wakes). ``waves`` are the waves it
+    was counted in, ``wake`` tells a held-back waiter that it was admitted.
+    """
 
-    def __init__(self, budgets: tuple[_Budget, ...], cost: int, at: float) -> None:
+    __slots__ = ("at", "budgets", "cost", "released", "wake", "waves")
+
+    def __init__(self, budgets: tuple[_Budget, ...], cost: int) -> None:
         self.budgets = budgets
         self.cost = cost
-        self.at = at
+        self.at = math.inf
+        self.waves: tuple[tuple[_Waves, int], ...] = ()
+        self.wake: Callable[[], object] | None = None
+        self.released = False
+
+
+class _Effects:
+    """What a change of the books calls for once the lock is let go: waiters admitted (to wake)
+    and pauses that someone now waits out (to announce)."""
+
+    __slots__ = ("admitted", "pauses")
+
+    def __init__(self) -> None:
+        self.admitted: list[_Ticket] = []
+        self.pauses: list[tuple[str, float, float | None]] = []
 
 
 class RateLimiter:
@@ -238,13 +347,24 @@ class RateLimiter:
       it.
     - A 429 *with* ``Retry-After`` makes only its own request wait, as the server said; it
       still lowers the estimate, so a server that keeps refusing cannot draw a hot loop.
+    - *Slow start on a cold account budget.* Until replies have shown room in the window,
+      requests go in waves: the first :data:`FIRST_WAVE` (8) together, the next when every
+      reply of that wave is in, twice as many each time none was a 429, until a wave would
+      hold the window's estimate. So when another consumer has nearly filled the window, the
+      429s drawn are at most the first wave's overflow: without waves, the workers whose first
+      replies came back early would send again before the 429s of the others arrived. A
+      budget is cold at first, after a 429, and after a window in which this limiter sent
+      nothing. Waiting for a wave costs about one round trip per doubling at the start of a
+      large batch, and nothing to a call of up to 8 requests. The per-IP budget, this host's
+      alone, is not probed.
 
     A limiter without budgets (:meth:`disabled`, a client's ``rate_limit=False``) paces nothing
     and estimates nothing, but a 429 without ``Retry-After`` still pauses every request of its
     client for the window: sending into a full window only draws more 429s.
 
-    The clients report every 429 (:meth:`rate_limited`) and success (:meth:`succeeded`); time a
-    request waits here is not charged to its call's deadline.
+    The clients report every 429 (:meth:`rate_limited`) and success (:meth:`succeeded`), and
+    hold each request's :class:`Slot` until its outcome is taken in; time a request waits here
+    is not charged to its call's deadline.
 
     Args:
         historical, real_time: the per-account budget of each root; ``None`` leaves it unpaced.
@@ -253,10 +373,11 @@ class RateLimiter:
         margin: seconds each token is held back beyond its window, so that requests booked one
             window apart also *arrive* one window apart (default :data:`ARRIVAL_MARGIN`);
             0 keeps the windows exact. A pause after a 429 lasts this much longer too.
-        on_pause: called as ``on_pause(seconds, budget)`` when a 429 without ``Retry-After``
-            starts a pause (once per pause, from the thread or task that got the 429, outside
-            any lock): ``budget`` is ``"historical"``, ``"real-time"`` or ``"per-IP"``. For
-            progress displays; may also be set later as the ``on_pause`` attribute.
+        on_pause: called as ``on_pause(seconds, budget)`` when a request first waits out a
+            pause that a 429 without ``Retry-After`` began (once per pause, outside any lock;
+            a pause nobody waits out, as after a 429 that ends its call, is not reported):
+            ``budget`` is ``"historical"``, ``"real-time"`` or ``"per-IP"``. For progress
+            displays; may also be set later as the ``on_pause`` attribute.
 
     Thread-safe: every method holds a lock only while booking. One per client, never global;
     clients given the same instance share its budgets, its pauses and its estimates.
@@ -277,12 +398,15 @@ class RateLimiter:
         if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin >= 0):
             raise ConfigurationError(f"rate limit margin must be 0 or more, got {margin!r}")
         self._roots: dict[Root, _Budget] = {
-            HISTORICAL: _budget("historical", historical, HISTORICAL_RATE, scale, margin),
-            REAL_TIME: _budget("real-time", real_time, REAL_TIME_RATE, scale, margin),
+            HISTORICAL: _budget("historical", historical, HISTORICAL_RATE, scale, margin, True),
+            REAL_TIME: _budget("real-time", real_time, REAL_TIME_RATE, scale, margin, True),
         }
-        self._per_ip = _budget("per-IP", per_ip, PER_IP_RATE, scale, margin)
+        # Slow start probes the account's windows, which every consumer of the account shares;
+        # the per-IP window is this host's alone, and rarely the one that fills.
+        self._per_ip = _budget("per-IP", per_ip, PER_IP_RATE, scale, margin, False)
         self._lock = threading.Lock()
-        self._waiting: list[_Ticket] = []
+        self._waiting: list[_Ticket] = []  # booked for later: a pause may move them
+        self._held: list[_Ticket] = []  # held back by slow start, in arrival order
         self.on_pause = on_pause
 
     @classmethod
@@ -298,7 +422,8 @@ class RateLimiter:
         """Book a request of ``cost`` on ``root``; the seconds to wait before sending it.
 
         ``root=None`` (metadata endpoints) draws on the per-IP budget alone. A booking made
-        here is not moved by a later pause (the waiters' bookings are).
+        here is not moved by a later pause (the waiters' bookings are), and takes no part in
+        slow start, which needs each request's outcome: the clients book through their waiters.
 
         Raises QueryError when the cost alone exceeds a budget: no wait would ever admit it.
         """
@@ -312,27 +437,45 @@ class RateLimiter:
     ) -> float:
         """Take in a 429 for a request on ``root`` sent at ``sent_at``; the instant to retry it.
 
-        Lowers the blamed budget's estimate (once per congestion event). Without
-        ``retry_after`` the budget closes for a window: every request drawing on it waits, and
-        the instant returned is when it opens. With ``retry_after`` only this request waits:
-        the instant is ``now + retry_after``. Times are on the caller's monotonic clock.
+        Lowers the blamed budget's estimate and cools it, once per congestion event: a 429 for
+        a request sent before the last decrease belongs to the event that caused it. Without
+        ``retry_after`` the budget closes for a window from the event's first 429: every
+        request drawing on it waits, and the instant returned is when it opens (``now``, for a
+        late 429 of an event whose pause is over). With ``retry_after`` only this request
+        waits: the instant is ``now + retry_after``. Times are on the caller's monotonic clock.
         """
         budgets = self._budgets(root, 1)
+        effects = _Effects()
         with self._lock:
             blamed = self._blame(budgets, now)
-            if sent_at > blamed.lowered_at:  # news: sent after the last decrease
+            # News: a request sent after the last decrease. A 429 for one sent before belongs
+            # to the congestion event that caused that decrease, and its pause.
+            news = sent_at > blamed.lowered_at
+            if news:
                 _lower(blamed, now)
+                blamed.cool()
             if retry_after is not None:
-                return now + retry_after
-            starts = blamed.closed_until <= now
-            if now + blamed.pause > blamed.closed_until:
-                blamed.closed_until = now + blamed.pause
-                self._move_waiting(blamed, now)
-            opens = blamed.closed_until
-            estimate = blamed.bucket.limit if blamed.bucket is not None else None
-        if starts:
-            self._announce(blamed.name, opens - now, estimate)
+                opens = now + retry_after
+            else:
+                if news and now + blamed.pause > blamed.closed_until:
+                    if blamed.closed_until <= now:
+                        blamed.announced = False  # a new pause: announced when someone waits
+                    blamed.closed_until = now + blamed.pause
+                    if self._move_waiting(blamed, now):
+                        self._awaited(blamed, now, effects)
+                opens = max(now, blamed.closed_until)
+            self._admit_held(now, effects)
+        self._carry_out(effects)
         return opens
+
+    def awaiting_window(self, root: Root | None, now: float) -> None:
+        """A request on ``root`` is about to wait out a pause (its own 429's): announce the
+        pause if nobody waiting has yet."""
+        effects = _Effects()
+        with self._lock:
+            for budget in self._budgets(root, 1):
+                self._awaited(budget, now, effects)
+        self._carry_out(effects)
 
     def succeeded(self, root: Root | None, cost: int, *, sent_at: float) -> None:
         """Take in a success: each estimate lowered before ``sent_at`` grows back by ``cost``."""
@@ -358,14 +501,70 @@ class RateLimiter:
         return budgets
 
     def _ticket(self, root: Root | None, cost: int, now: float) -> _Ticket:
-        """A waiter's booking, which later pauses may move."""
-        budgets = self._budgets(root, cost)
+        """A waiter's ticket: booked at once (``at`` finite) unless slow start holds it back."""
+        ticket = _Ticket(self._budgets(root, cost), cost)
+        effects = _Effects()
         with self._lock:
-            ticket = _Ticket(budgets, cost, self._book(budgets, cost, now))
             self._waiting = [waiting for waiting in self._waiting if waiting.at > now]
+            self._held.append(ticket)
+            self._admit_held(now, effects)
+        self._carry_out(effects)  # the new ticket has no `wake`: its caller reads `at`
+        return ticket
+
+    def _wake_when_admitted(self, ticket: _Ticket, wake: Callable[[], object]) -> bool:
+        """Have ``wake`` called when ``ticket`` is admitted; False if it already is."""
+        with self._lock:
+            if ticket.at != math.inf:
+                return False
+            ticket.wake = wake
+            return True
+
+    def _release(self, ticket: _Ticket, now: float) -> None:
+        """The request's outcome is in (or it was given up before being sent): its wave may
+        end, letting held-back requests go. Safe to call more than once."""
+        effects = _Effects()
+        with self._lock:
+            if ticket.released:
+                return
+            ticket.released = True
+            if ticket.at == math.inf:
+                self._held.remove(ticket)
+            for waves, wave in ticket.waves:
+                waves.settled(wave, ticket.cost)
+            if self._held:
+                self._admit_held(now, effects)
+        self._carry_out(effects)
+
+    def _admit_held(self, now: float, effects: _Effects) -> None:
+        """Admit, in arrival order, the held-back tickets that slow start lets go now.
+
+        A ticket stays behind an earlier held-back one that needs the same budget, so a budget's
+        requests keep their order; requests on other budgets pass.
+        """
+        blocked: set[_Budget] = set()
+        held: list[_Ticket] = []
+        for ticket in self._held:
+            lacking = [
+                budget
+                for budget in ticket.budgets
+                if budget in blocked or not budget.room(ticket.cost, now)
+            ]
+            if lacking:
+                blocked.update(lacking)
+                held.append(ticket)
+                continue
+            ticket.waves = tuple(
+                (waves, wave)
+                for waves in (budget.waves for budget in ticket.budgets)
+                if waves is not None and (wave := waves.join(ticket.cost)) is not None
+            )
+            ticket.at = self._book(ticket.budgets, ticket.cost, now)
             if ticket.at > now:
                 self._waiting.append(ticket)
-        return ticket
+                for budget in ticket.budgets:
+                    self._awaited(budget, now, effects)
+            effects.admitted.append(ticket)
+        self._held = held
 
     def _book(self, budgets: tuple[_Budget, ...], cost: int, now: float) -> float:
         """Book ``cost`` on every budget at the first instant all allow; that instant."""
@@ -386,8 +585,9 @@ class RateLimiter:
         account, per_ip = budgets
         return per_ip if per_ip.fullness(now) > account.fullness(now) else account
 
-    def _move_waiting(self, closed: _Budget, now: float) -> None:
-        """Book again, in their order, the waiters on ``closed`` that were due before it opens."""
+    def _move_waiting(self, closed: _Budget, now: float) -> bool:
+        """Book again, in their order, the waiters on ``closed`` that were due before it opens;
+        whether there were any."""
         moved = sorted(
             (t for t in self._waiting if t.at > now and closed in t.budgets), key=lambda t: t.at
         )
@@ -397,6 +597,22 @@ class RateLimiter:
                     budget.bucket.cancel(ticket.cost, ticket.at)
         for ticket in moved:
             ticket.at = self._book(ticket.budgets, ticket.cost, now)
+        return bool(moved)
+
+    def _awaited(self, budget: _Budget, now: float, effects: _Effects) -> None:
+        """Someone waits for ``budget`` to open: its pause is announced the first time."""
+        if budget.closed_until > now and not budget.announced:
+            budget.announced = True
+            estimate = budget.bucket.limit if budget.bucket is not None else None
+            effects.pauses.append((budget.name, budget.closed_until - now, estimate))
+
+    def _carry_out(self, effects: _Effects) -> None:
+        """Outside the lock: wake the waiters admitted, announce the pauses now waited out."""
+        for ticket in effects.admitted:
+            if ticket.wake is not None:
+                ticket.wake()
+        for name, seconds, estimate in effects.pauses:
+            self._announce(name, seconds, estimate)
 
     def _announce(self, budget: str, seconds: float, estimate: float | None) -> None:
         resumes = "" if estimate is None else f", then resuming at {estimate:g} requests a window"
@@ -413,11 +629,16 @@ class RateLimiter:
 
 
 def _budget(
-    name: str, limit: RateLimit | None, published: RateLimit, scale: float, margin: float
+    name: str,
+    limit: RateLimit | None,
+    published: RateLimit,
+    scale: float,
+    margin: float,
+    slow_start: bool,
 ) -> _Budget:
     period = published.period if limit is None else limit.period
     bucket = None if limit is None else _bucket(limit, scale, margin)
-    return _Budget(name, bucket, min(period, FULL_WINDOW_PAUSE) + margin)
+    return _Budget(name, bucket, min(period, FULL_WINDOW_PAUSE) + margin, slow_start=slow_start)
 
 
 def _bucket(limit: RateLimit, scale: float, margin: float) -> TokenBucket:
@@ -436,6 +657,36 @@ def _lower(budget: _Budget, now: float) -> None:
         budget.bucket.limit = max(1.0, math.floor(budget.bucket.limit * _DECREASE))
 
 
+class Slot:
+    """A request's admission by the limiter, held until its outcome has been taken in.
+
+    ``waited`` is the seconds it waited to be sent. Releasing it (or leaving its ``with``
+    block) tells slow start that the request's reply is in; report the reply itself
+    (:meth:`RateLimiter.succeeded`, :meth:`RateLimiter.rate_limited`) before that.
+    """
+
+    __slots__ = ("_clock", "_limiter", "_ticket", "waited")
+
+    def __init__(self, limiter: RateLimiter, ticket: _Ticket, clock: Clock, waited: float) -> None:
+        self._limiter = limiter
+        self._ticket = ticket
+        self._clock = clock
+        self.waited = waited
+
+    def __repr__(self) -> str:
+        return f"Slot(waited={self.waited:g}, released={self._ticket.released})"
+
+    def release(self) -> None:
+        """The request's outcome is in; safe to call more than once."""
+        self._limiter._release(self._ticket, self._clock.monotonic())
+
+    def __enter__(self) -> Slot:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class SyncRateLimiter:
     """Blocks the calling thread until a request may go; the lock is never held while sleeping.
 
@@ -446,15 +697,24 @@ class SyncRateLimiter:
         self.limiter = limiter if limiter is not None else RateLimiter()
         self._clock = clock if clock is not None else SystemClock()
 
-    def acquire(self, root: Root | None, cost: int = 1) -> float:
-        """Wait until a request of ``cost`` on ``root`` may be sent; returns the seconds waited."""
-        clock = self._clock
+    def acquire(self, root: Root | None, cost: int = 1) -> Slot:
+        """Wait until a request of ``cost`` on ``root`` may be sent; its slot, to release once
+        its outcome is in."""
+        clock, limiter = self._clock, self.limiter
         started = clock.monotonic()
-        ticket = self.limiter._ticket(root, cost, started)
-        # A pause that began meanwhile moves the booking: wait again for the new turn.
-        while (wait := ticket.at - clock.monotonic()) > 0:
-            clock.sleep(wait)
-        return clock.monotonic() - started
+        ticket = limiter._ticket(root, cost, started)
+        try:
+            if ticket.at == math.inf:
+                admitted = threading.Event()
+                if limiter._wake_when_admitted(ticket, admitted.set):
+                    admitted.wait()
+            # A pause that began meanwhile moves the booking: wait again for the new turn.
+            while (wait := ticket.at - clock.monotonic()) > 0:
+                clock.sleep(wait)
+        except BaseException:
+            limiter._release(ticket, clock.monotonic())
+            raise
+        return Slot(limiter, ticket, clock, clock.monotonic() - started)
 
 
 class AsyncRateLimiter:
@@ -467,11 +727,37 @@ class AsyncRateLimiter:
         self.limiter = limiter if limiter is not None else RateLimiter()
         self._clock = clock if clock is not None else SystemClock()
 
-    async def acquire(self, root: Root | None, cost: int = 1) -> float:
-        """Wait until a request of ``cost`` on ``root`` may be sent; returns the seconds waited."""
-        clock = self._clock
+    async def acquire(self, root: Root | None, cost: int = 1) -> Slot:
+        """Wait until a request of ``cost`` on ``root`` may be sent; its slot, to release once
+        its outcome is in."""
+        clock, limiter = self._clock, self.limiter
         started = clock.monotonic()
-        ticket = self.limiter._ticket(root, cost, started)
-        while (wait := ticket.at - clock.monotonic()) > 0:
-            await clock.async_sleep(wait)
-        return clock.monotonic() - started
+        ticket = limiter._ticket(root, cost, started)
+        try:
+            if ticket.at == math.inf:
+                await _admission(limiter, ticket)
+            while (wait := ticket.at - clock.monotonic()) > 0:
+                await clock.async_sleep(wait)
+        except BaseException:
+            limiter._release(ticket, clock.monotonic())
+            raise
+        return Slot(limiter, ticket, clock, clock.monotonic() - started)
+
+
+async def _admission(limiter: RateLimiter, ticket: _Ticket) -> None:
+    """Suspend until slow start admits ``ticket``; the admission may come from any thread."""
+    import asyncio  # only async callers pay for it (see SystemClock.async_sleep)
+
+    loop = asyncio.get_running_loop()
+    admitted: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not admitted.done():
+            admitted.set_result(None)
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(settle)
+
+    if limiter._wake_when_admitted(ticket, wake):
+        await admitted

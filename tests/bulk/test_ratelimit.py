@@ -219,9 +219,15 @@ def test_limiters_do_not_share_budgets() -> None:
     assert second.reserve(HISTORICAL, 1, now=0.0) == 0.0
 
 
+async def waited(waiter: AsyncRateLimiter) -> float:
+    """The seconds a historical request waited for its turn (its reply is in at once)."""
+    with await waiter.acquire(HISTORICAL) as slot:
+        return slot.waited
+
+
 def test_sync_waiter_sleeps_the_reserved_time(clock: VirtualClock) -> None:
     waiter = SyncRateLimiter(RateLimiter(historical=RateLimit(2, 10.0), margin=0.0), clock=clock)
-    assert [waiter.acquire(HISTORICAL) for _ in range(5)] == pytest.approx(
+    assert [waiter.acquire(HISTORICAL).waited for _ in range(5)] == pytest.approx(
         [0.0, 0.0, 10.0, 0.0, 10.0]
     )
     assert clock.sleeps == pytest.approx((10.0, 10.0))
@@ -230,7 +236,7 @@ def test_sync_waiter_sleeps_the_reserved_time(clock: VirtualClock) -> None:
 
 async def test_async_waiter_awaits_the_reserved_time(clock: VirtualClock) -> None:
     waiter = AsyncRateLimiter(RateLimiter(historical=RateLimit(3, 30.0), margin=0.0), clock=clock)
-    waits = [await waiter.acquire(HISTORICAL, 1) for _ in range(4)]
+    waits = [(await waiter.acquire(HISTORICAL, 1)).waited for _ in range(4)]
     assert waits == pytest.approx([0.0, 0.0, 0.0, 30.0])
     assert clock.sleeps == pytest.approx((30.0,))
 
@@ -238,7 +244,7 @@ async def test_async_waiter_awaits_the_reserved_time(clock: VirtualClock) -> Non
 async def test_concurrent_tasks_share_the_budget_fairly(clock: VirtualClock) -> None:
     limiter = RateLimiter(historical=RateLimit(4, 8.0), margin=0.0)
     waiter = AsyncRateLimiter(limiter, clock=clock)
-    waits = await asyncio.gather(*(waiter.acquire(HISTORICAL) for _ in range(10)))
+    waits = await asyncio.gather(*(waited(waiter) for _ in range(10)))
     assert sorted(waits) == pytest.approx([0.0] * 4 + [8.0] * 4 + [16.0] * 2)
     assert clock.monotonic() == pytest.approx(16.0)  # the waits overlapped, as real ones would
 
@@ -325,7 +331,13 @@ def test_429s_for_requests_sent_before_the_decrease_are_the_same_event() -> None
     limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.2)
     later = limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.3)  # in flight meanwhile
     assert "limit=20" in repr(limiter)  # not halved twice
-    assert later == pytest.approx(0.3 + 61.0)  # the window is known full a little later
+    assert later == pytest.approx(0.2 + 61.0)  # the event's pause, from its first 429
+
+
+def test_a_late_429_of_an_event_whose_pause_is_over_retries_at_once() -> None:
+    limiter = account_limiter()
+    limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0)
+    assert limiter.rate_limited(HISTORICAL, sent_at=0.0, now=70.0) == 70.0
 
 
 def test_a_429_for_a_request_sent_after_the_pause_halves_the_estimate_again() -> None:
@@ -414,20 +426,44 @@ def test_a_budget_with_a_shorter_window_pauses_for_its_own_window() -> None:
     assert limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0) == 10.0
 
 
-def test_a_pause_is_logged_once_at_info_and_reported_to_on_pause(
-    caplog: pytest.LogCaptureFixture,
+def test_a_pause_is_announced_once_at_info_when_a_request_first_waits_it_out(
+    caplog: pytest.LogCaptureFixture, clock: VirtualClock
 ) -> None:
     pauses: list[tuple[float, str]] = []
     limiter = account_limiter(on_pause=lambda seconds, budget: pauses.append((seconds, budget)))
     caplog.set_level(logging.INFO, logger="pyconviva")
     for now in (0.0, 0.0, 0.1):  # three requests in flight refused together: one pause
         limiter.rate_limited(HISTORICAL, sent_at=0.0, now=now)
-    assert pauses == [(61.0, "historical")]
+    assert pauses == []  # nobody waits yet
+    clock.advance(0.1)
+    limiter.awaiting_window(HISTORICAL, clock.monotonic())  # a refused request will retry
+    # The pause runs from the first 429: later ones for requests sent with it do not extend it.
+    assert SyncRateLimiter(limiter, clock=clock).acquire(HISTORICAL).waited == pytest.approx(60.9)
+    assert pauses == [(pytest.approx(60.9), "historical")]
     records = [r for r in caplog.records if r.name == "pyconviva"]
     assert len(records) == 1
     assert records[0].levelno == logging.INFO
     assert records[0].getMessage().startswith("waiting for the rate-limit window (61 s)")
     assert "resuming at 20 requests a window" in records[0].getMessage()
+
+
+def test_a_new_request_that_meets_a_pause_announces_it(clock: VirtualClock) -> None:
+    pauses: list[tuple[float, str]] = []
+    limiter = account_limiter(on_pause=lambda seconds, budget: pauses.append((seconds, budget)))
+    limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0)
+    clock.advance(1.0)
+    SyncRateLimiter(limiter, clock=clock).acquire(HISTORICAL)
+    assert pauses == [(pytest.approx(60.0), "historical")]
+
+
+def test_a_pause_nobody_waits_out_is_not_announced(caplog: pytest.LogCaptureFixture) -> None:
+    """A 429 that ends its call (max_retries=0) leaves the budget closed, silently."""
+    pauses: list[tuple[float, str]] = []
+    limiter = account_limiter(on_pause=lambda seconds, budget: pauses.append((seconds, budget)))
+    caplog.set_level(logging.INFO, logger="pyconviva")
+    assert limiter.rate_limited(HISTORICAL, sent_at=0.0, now=0.0) == 61.0
+    assert pauses == []
+    assert [r for r in caplog.records if r.name == "pyconviva"] == []
 
 
 async def test_waiters_queued_when_a_429_comes_keep_their_order_behind_the_pause(
@@ -439,7 +475,7 @@ async def test_waiters_queued_when_a_429_comes_keep_their_order_behind_the_pause
     async def refused_now() -> None:  # runs once the four have booked: two now, two at 10 s
         limiter.rate_limited(HISTORICAL, sent_at=0.0, now=clock.monotonic())
 
-    *waits, _ = await asyncio.gather(*(waiter.acquire(HISTORICAL) for _ in range(4)), refused_now())
+    *waits, _ = await asyncio.gather(*(waited(waiter) for _ in range(4)), refused_now())
     # Closed until 10 s, then one request a window (the estimate halved from 2): 10 s and 20 s.
     assert waits == pytest.approx([0.0, 0.0, 10.0, 20.0])
 
@@ -470,9 +506,9 @@ def test_a_thread_waiting_for_its_turn_wakes_and_waits_out_a_pause_that_began_me
             raise NotImplementedError
 
     waiter = SyncRateLimiter(limiter, clock=Refusing())
-    assert waiter.acquire(HISTORICAL) == 0.0
+    assert waiter.acquire(HISTORICAL).waited == 0.0
     # Booked for 10 s; at 5 s a 429 closes the budget until 15 s: it wakes at 10, waits 5 more.
-    assert waiter.acquire(HISTORICAL) == pytest.approx(15.0)
+    assert waiter.acquire(HISTORICAL).waited == pytest.approx(15.0)
     assert refused == [15.0]
     assert clock.sleeps == pytest.approx((5.0, 5.0, 5.0))
 
