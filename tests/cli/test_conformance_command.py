@@ -87,6 +87,14 @@ def test_bad_usage_exits_2_before_any_request(
     assert message in outcome.stderr
 
 
+def test_help_does_not_offer_the_flags_it_refuses(env: dict[str, str | None]) -> None:
+    outcome = run(env, "conformance", "--help")
+    assert outcome.exit_code == 0
+    assert "--retries" not in outcome.output
+    assert "--replay FILE" not in outcome.output
+    assert "--timeout" in outcome.output  # the other connection options stay
+
+
 def test_a_replay_is_refused(env: dict[str, str | None], tmp_path: Path) -> None:
     cassette = tmp_path / "kpis.jsonl"
     assert run(env, "kpis", "--emulator", "--record", str(cassette)).exit_code == 0

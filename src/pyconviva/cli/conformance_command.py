@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pyconviva.cli.connection import Connection, connected
+from pyconviva.cli.connection import Connection, connected_hiding
 from pyconviva.conformance import DEFAULT_MAX_REQUESTS
 
 __all__ = ["conformance"]
@@ -50,7 +50,7 @@ Exit codes: 0 when no check differs, 1 when one does.
     metavar="WORD",
     help="Run only the checks whose name contains WORD (repeatable: any of them).",
 )
-@connected
+@connected_hiding("retries", "replay")  # refused below, with the reason
 def conformance(
     connection: Connection, max_requests: int, report: Path | None, only: tuple[str, ...]
 ) -> None:

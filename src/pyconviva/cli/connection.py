@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pyconviva._client import ConvivaAPI
     from pyconviva.emulator import Emulator
 
-__all__ = ["Connection", "Target", "connected"]
+__all__ = ["Connection", "Target", "connected", "connected_hiding"]
 
 # A replayed client needs credentials to build its requests, and sends them nowhere.
 _REPLAY_ID = _REPLAY_KEY = "replay"
@@ -132,77 +132,95 @@ class Connection:
         return inner if self.record is None else RecordingTransport(self.record, inner)
 
 
-_CONNECTION_OPTIONS = (
-    click.option(
-        "--profile",
-        metavar="NAME",
-        help="Use this profile of the config file (default: the CONVIVA_CLIENT_* environment "
-        "variables, else the 'default' profile).",
-    ),
-    click.option(
-        "--emulator",
-        is_flag=True,
-        help="Run against an in-process emulator with its demo credentials: no account, "
-        "no network.",
-    ),
-    click.option(
-        "--emulator-seed",
-        type=int,
-        default=0,
-        show_default=True,
-        metavar="N",
-        help="Seed of the emulator's synthetic data.",
-    ),
-    click.option(
-        "--emulator-now",
-        metavar="ISO",
-        envvar="PYCONVIVA_EMULATOR_NOW",
-        callback=instant_option,
-        help="Fix the emulator's clock (for tests and demos) [env: PYCONVIVA_EMULATOR_NOW].",
-    ),
-    click.option(
-        "--emulator-speed",
-        type=click.FloatRange(min=0, min_open=True),
-        metavar="N",
-        help="Run the emulator's clock at N emulated seconds per real second, from "
-        "--emulator-now (or from now): 60 plays an hour in a minute.",
-    ),
-    click.option(
-        "--record",
-        type=click.Path(dir_okay=False, writable=True, path_type=Path),
-        metavar="FILE",
-        help="Also write every request and reply to FILE (a cassette; no credentials in it), "
-        "to replay later with --replay.",
-    ),
-    click.option(
-        "--replay",
-        type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
-        metavar="FILE",
-        help="Answer from the cassette FILE that --record wrote: no network, no credentials; "
-        "a request it does not hold fails.",
-    ),
-    click.option(
-        "--retries",
-        type=click.IntRange(min=0),
-        metavar="N",
-        help=(
-            f"Retries after a network error or 5xx (default {DEFAULT_MAX_RETRIES}); a 429 waits "
-            "for the rate-limit window instead, within the call's deadline; 0 fails fast."
+def _connection_options(hidden: frozenset[str]) -> tuple[Callable[[Any], Any], ...]:
+    """The connection options, those named in ``hidden`` left out of ``--help`` (a command that
+    refuses them still explains why when they are given)."""
+    return (
+        click.option(
+            "--profile",
+            metavar="NAME",
+            help="Use this profile of the config file (default: the CONVIVA_CLIENT_* environment "
+            "variables, else the 'default' profile).",
         ),
-    ),
-    click.option(
-        "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        metavar="SECONDS",
-        help="Per-request timeout (default 30).",
-    ),
-    click.option("--debug", is_flag=True, help="Show tracebacks and the library's log on stderr."),
-)
+        click.option(
+            "--emulator",
+            is_flag=True,
+            help="Run against an in-process emulator with its demo credentials: no account, "
+            "no network.",
+        ),
+        click.option(
+            "--emulator-seed",
+            type=int,
+            default=0,
+            show_default=True,
+            metavar="N",
+            help="Seed of the emulator's synthetic data.",
+        ),
+        click.option(
+            "--emulator-now",
+            metavar="ISO",
+            envvar="PYCONVIVA_EMULATOR_NOW",
+            callback=instant_option,
+            help="Fix the emulator's clock (for tests and demos) [env: PYCONVIVA_EMULATOR_NOW].",
+        ),
+        click.option(
+            "--emulator-speed",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="N",
+            help="Run the emulator's clock at N emulated seconds per real second, from "
+            "--emulator-now (or from now): 60 plays an hour in a minute.",
+        ),
+        click.option(
+            "--record",
+            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            metavar="FILE",
+            help="Also write every request and reply to FILE (a cassette; no credentials in it), "
+            "to replay later with --replay.",
+        ),
+        click.option(
+            "--replay",
+            type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+            metavar="FILE",
+            hidden="replay" in hidden,
+            help="Answer from the cassette FILE that --record wrote: no network, no credentials; "
+            "a request it does not hold fails.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            metavar="N",
+            hidden="retries" in hidden,
+            help=(
+                f"Retries after a network error or 5xx (default {DEFAULT_MAX_RETRIES}); a 429 "
+                "waits for the rate-limit window instead, within the call's deadline; 0 fails "
+                "fast."
+            ),
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Per-request timeout (default 30).",
+        ),
+        click.option(
+            "--debug", is_flag=True, help="Show tracebacks and the library's log on stderr."
+        ),
+    )
 
 
 def connected(func: Callable[..., None]) -> Callable[..., None]:
     """Add the connection options; the command receives them as one ``connection`` argument,
     runs with the library's log on stderr, and its errors are reported as documented."""
+    return _connected(func, frozenset())
+
+
+def connected_hiding(*hidden: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """As :func:`connected`, with the options named in ``hidden`` (``"retries"``,
+    ``"replay"``) left out of the command's ``--help``: for a command that refuses them."""
+    return lambda func: _connected(func, frozenset(hidden))
+
+
+def _connected(func: Callable[..., None], hidden: frozenset[str]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def command(
@@ -240,7 +258,7 @@ def connected(func: Callable[..., None]) -> Callable[..., None]:
                 # Said as the library says it: the query is the cassette's, not the command's.
                 raise click.ClickException(str(error)) from None
 
-    for option in reversed(_CONNECTION_OPTIONS):
+    for option in reversed(_connection_options(hidden)):
         command = option(command)
     return command
 
