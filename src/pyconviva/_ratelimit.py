@@ -19,8 +19,8 @@ to wait. :class:`SyncRateLimiter` and :class:`AsyncRateLimiter` are the thin wai
 measuring and waiting on a :class:`~pyconviva.Clock` (the client's). Reservations are booked at
 once, so callers that arrive together queue in arrival order instead of racing for the same
 tokens; a waiter that a pause moved wakes up, sees its new turn, and waits again. A waiter held
-back by a cold budget's wave (see :class:`RateLimiter`) waits instead for the limiter to admit
-it, which happens when the replies of the wave under way are all in: an event, not a time.
+back by a cold budget's first wave (see :class:`RateLimiter`) waits instead for the limiter to
+admit it, which happens when the replies of that wave are all in: an event, not a time.
 """
 
 from __future__ import annotations
@@ -193,41 +193,40 @@ class TokenBucket:
             raise ValueError(f"cost must be in (0, {self.capacity:g}], got {cost!r}")
 
 
-class _Waves:
-    """Slow start on one budget: how much may be sent before the replies so far are all in.
+class _FirstWave:
+    """Slow start on one budget: a cold budget's first requests go alone, as a probe.
 
     A budget is *cold* when this limiter knows nothing of the account's window: at first, after
-    a 429, and after a window in which this limiter sent nothing. Then requests go in waves: the
-    first :data:`FIRST_WAVE` together; the next only when every reply of that wave is in, and
-    twice as many if none was a 429 (a 429 cools the budget instead). Once a wave would be as
-    large as the window's estimate the budget is *warm*: nothing is left to probe, and requests
-    go as the bucket allows. Costs are filter-weighted, like the bucket's.
+    a 429, and after a window in which this limiter sent nothing. Then the first
+    :data:`FIRST_WAVE` requests (filter-weighted, like the bucket's costs) go together, and the
+    rest wait until every reply of that wave is in. No 429 among them: the budget is *warm*,
+    and requests go as the bucket allows. A 429 cools it: after the pause, a new first wave.
+    One wave, not a doubling series: every wave waits for its slowest reply, and one slow
+    query in each of several waves would cost more than the few 429s the later waves save.
     """
 
-    __slots__ = ("id", "open", "sent", "size", "warm")
+    __slots__ = ("id", "open", "sent", "warm")
 
     def __init__(self) -> None:
         self.id = 0
-        self.size = FIRST_WAVE
-        self.sent = 0  # the cost sent in the wave under way
+        self.sent = 0  # the cost sent in the wave
         self.open = 0  # the part of it whose replies are not in yet
         self.warm = False
 
     def cool(self) -> None:
-        """Probe again from the first wave (the wave under way is forgotten)."""
+        """Probe again with a new first wave (the one under way, if any, is forgotten)."""
         self.id += 1
-        self.size = FIRST_WAVE
         self.sent = self.open = 0
         self.warm = False
 
     def room(self, cost: int, limit: float) -> bool:
-        """Whether a request of ``cost`` may go now (joining the wave under way when cold)."""
-        if not self.warm and self.size >= limit:
-            self.warm = True
-        return self.warm or self.sent == 0 or self.sent + cost <= self.size
+        """Whether a request of ``cost`` may go now (joining the wave when cold)."""
+        if not self.warm and limit <= FIRST_WAVE:
+            self.warm = True  # a window no larger than the wave: the bucket alone paces it
+        return self.warm or self.sent == 0 or self.sent + cost <= FIRST_WAVE
 
     def join(self, cost: int) -> int | None:
-        """Count a request in the wave under way; the wave's id (``None``: warm, no wave)."""
+        """Count a request in the wave; the wave's id (``None``: warm, no wave)."""
         if self.warm:
             return None
         self.sent += cost
@@ -235,18 +234,15 @@ class _Waves:
         return self.id
 
     def settled(self, wave: int, cost: int) -> None:
-        """A reply (or failure) of wave ``wave`` is in; the next wave starts when the wave is
-        whole and all its replies are in, twice as large (a 429 would have cooled it)."""
+        """A reply (or failure) of wave ``wave`` is in; the budget is warm when the wave is
+        whole and all its replies are in (a 429 among them would have cooled it)."""
         if wave != self.id:  # a wave that a 429 already closed
             return
         self.open -= cost
         # A wave that is not whole yet goes on: replies that come back before the rest of the
         # wave is sent say nothing about the rest (that is the race slow start is for).
-        if self.open > 0 or self.sent < self.size:
-            return
-        self.size *= 2
-        self.id += 1
-        self.sent = 0
+        if self.open == 0 and self.sent >= FIRST_WAVE:
+            self.warm = True
 
 
 class _Budget:
@@ -261,7 +257,7 @@ class _Budget:
         self.closed_until = float("-inf")
         self.announced = True  # whether the pause under way (if any) has been announced
         self.lowered_at = float("-inf")  # when a 429 last lowered the estimate
-        self.waves = _Waves() if slow_start and bucket is not None else None
+        self.first_wave = _FirstWave() if slow_start and bucket is not None else None
 
     def fullness(self, now: float) -> float:
         """The share of the current limit this limiter's own books show spent."""
@@ -271,25 +267,25 @@ class _Budget:
 
     def room(self, cost: int, now: float) -> bool:
         """Whether a request of ``cost`` may be admitted now as far as slow start goes."""
-        bucket, waves = self.bucket, self.waves
-        if bucket is None or waves is None:
+        bucket, wave = self.bucket, self.first_wave
+        if bucket is None or wave is None:
             return True
         if bucket.idle(now):  # nothing of ours in the window: what it taught is stale
-            waves.cool()
-        return waves.room(cost, bucket.limit)
+            wave.cool()
+        return wave.room(cost, bucket.limit)
 
     def cool(self) -> None:
         """A 429 for this budget: slow start begins again."""
-        if self.waves is not None:
-            self.waves.cool()
+        if self.first_wave is not None:
+            self.first_wave.cool()
 
 
 class _Ticket:
     """A request from its arrival at the limiter to its outcome.
 
     ``at`` is when it may be sent: infinite while slow start holds it back, then booked (a
-    pause may move it later; the waiter re-reads it when it wakes). ``waves`` are the waves it
-    was counted in, ``wake`` tells a held-back waiter that it was admitted.
+    pause may move it later; the waiter re-reads it when it wakes). ``waves`` are the first
+    waves it was counted in, ``wake`` tells a held-back waiter that it was admitted.
     """
 
     __slots__ = ("at", "budgets", "cost", "released", "wake", "waves")
@@ -298,7 +294,7 @@ class _Ticket:
         self.budgets = budgets
         self.cost = cost
         self.at = math.inf
-        self.waves: tuple[tuple[_Waves, int], ...] = ()
+        self.waves: tuple[tuple[_FirstWave, int], ...] = ()
         self.wake: Callable[[], object] | None = None
         self.released = False
 
@@ -347,16 +343,15 @@ class RateLimiter:
       it.
     - A 429 *with* ``Retry-After`` makes only its own request wait, as the server said; it
       still lowers the estimate, so a server that keeps refusing cannot draw a hot loop.
-    - *Slow start on a cold account budget.* Until replies have shown room in the window,
-      requests go in waves: the first :data:`FIRST_WAVE` (8) together, the next when every
-      reply of that wave is in, twice as many each time none was a 429, until a wave would
-      hold the window's estimate. So when another consumer has nearly filled the window, the
-      429s drawn are at most the first wave's overflow: without waves, the workers whose first
-      replies came back early would send again before the 429s of the others arrived. A
-      budget is cold at first, after a 429, and after a window in which this limiter sent
-      nothing. Waiting for a wave costs about one round trip per doubling at the start of a
-      large batch, and nothing to a call of up to 8 requests. The per-IP budget, this host's
-      alone, is not probed.
+    - *Slow start on a cold account budget.* Until replies have shown room in the window, a
+      first wave of :data:`FIRST_WAVE` (8) requests goes alone; the rest wait until every reply
+      of that wave is in, and then, if none was a 429, go as the bucket allows. So when another
+      consumer has nearly filled the window, the 429s drawn are at most the first wave's
+      overflow: without the wave, the workers whose first replies came back early would send
+      again before the 429s of the others arrived. A budget is cold at first, after a 429, and
+      after a window in which this limiter sent nothing. The wave costs a large batch about
+      one round trip (its slowest reply) at its start, and nothing to a call of up to 8
+      requests. The per-IP budget, this host's alone, is not probed.
 
     A limiter without budgets (:meth:`disabled`, a client's ``rate_limit=False``) paces nothing
     and estimates nothing, but a 429 without ``Retry-After`` still pauses every request of its
@@ -529,8 +524,8 @@ class RateLimiter:
             ticket.released = True
             if ticket.at == math.inf:
                 self._held.remove(ticket)
-            for waves, wave in ticket.waves:
-                waves.settled(wave, ticket.cost)
+            for first_wave, wave in ticket.waves:
+                first_wave.settled(wave, ticket.cost)
             if self._held:
                 self._admit_held(now, effects)
         self._carry_out(effects)
@@ -554,9 +549,9 @@ class RateLimiter:
                 held.append(ticket)
                 continue
             ticket.waves = tuple(
-                (waves, wave)
-                for waves in (budget.waves for budget in ticket.budgets)
-                if waves is not None and (wave := waves.join(ticket.cost)) is not None
+                (first_wave, wave)
+                for first_wave in (budget.first_wave for budget in ticket.budgets)
+                if first_wave is not None and (wave := first_wave.join(ticket.cost)) is not None
             )
             ticket.at = self._book(ticket.budgets, ticket.cost, now)
             if ticket.at > now:

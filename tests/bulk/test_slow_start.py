@@ -1,5 +1,5 @@
-"""Slow start: a cold account budget sends in waves, so that a window another consumer has nearly
-filled costs at most the first wave's overflow in 429s.
+"""Slow start: a cold account budget sends a first wave alone, so that a window another consumer
+has nearly filled costs at most that wave's overflow in 429s.
 
 Limiter-level tests drive ``AsyncRateLimiter`` with tasks that hold their slot until the test
 says their reply is in; client-level tests reproduce the race slow start exists for: the first
@@ -86,46 +86,59 @@ async def test_a_cold_budget_holds_the_request_after_its_first_wave_until_every_
     assert clock.monotonic() == 0.0  # held back by replies, not by time
 
 
-async def test_each_wave_answered_without_a_429_doubles_the_next(clock: VirtualClock) -> None:
-    requests = Requests(account(1000), clock)
-    requests.send(300)
-    assert await requests.waves() == [8, 16, 32, 64, 128, 52]
-
-
-async def test_a_wave_as_large_as_the_windows_estimate_ends_slow_start(
+async def test_a_first_wave_answered_without_a_429_lets_the_rest_go_together(
     clock: VirtualClock,
 ) -> None:
+    requests = Requests(account(1000), clock)
+    requests.send(300)
+    assert await requests.waves() == [FIRST_WAVE, 300 - FIRST_WAVE]
+
+
+async def test_once_warm_only_the_bucket_paces_requests(clock: VirtualClock) -> None:
     requests = Requests(account(24), clock)
-    requests.send(24)
-    assert await requests.waves() == [8, 16]  # the next wave, 32, would hold the whole window
-    requests.send(30)  # none of them is answered: only the bucket paces them now
+    requests.send(FIRST_WAVE)
+    assert await requests.waves() == [FIRST_WAVE]
+    requests.send(30)  # none of them is answered: nothing but the bucket holds them back
     assert len(await requests.admitted()) == 30
-    assert clock.monotonic() == 120.0  # 24 a window: at 60 s, then the last 6 at 120 s
+    assert clock.monotonic() == 60.0  # 16 left of the window now, the other 14 at 60 s
 
 
 async def test_a_429_cools_the_budget_back_to_a_first_wave(clock: VirtualClock) -> None:
     limiter = account(1000)
     requests = Requests(limiter, clock)
-    requests.send(200)
-    assert (await requests.waves())[:3] == [8, 16, 32]
+    requests.send(20)
+    assert await requests.waves() == [FIRST_WAVE, 12]  # warm
     limiter.rate_limited(HISTORICAL, sent_at=clock.monotonic(), now=clock.monotonic())
-    fresh = Requests(limiter, clock)
-    fresh.send(20)
-    clock.advance(61.0)  # the pause
-    assert await fresh.waves() == [8, 12]
+    again = Requests(limiter, clock)
+    again.send(20)
+    assert await again.waves() == [FIRST_WAVE, 12]  # after the pause, probed again
+    assert clock.monotonic() == 60.0  # the pause: this limiter's window, without margin
 
 
 async def test_a_budget_the_client_left_idle_for_a_window_is_cold_again(
     clock: VirtualClock,
 ) -> None:
-    limiter = account(24)
+    limiter = account(1000)
     requests = Requests(limiter, clock)
-    requests.send(24)
-    assert await requests.waves() == [8, 16]  # warm
+    requests.send(20)
+    assert await requests.waves() == [FIRST_WAVE, 12]  # warm
     clock.advance(61.0)  # a window with nothing of ours in it: others may have filled it
     again = Requests(limiter, clock)
     again.send(10)
-    assert await again.waves() == [8, 2]
+    assert await again.waves() == [FIRST_WAVE, 2]
+
+
+async def test_replies_that_came_back_before_the_wave_was_whole_are_not_enough(
+    clock: VirtualClock,
+) -> None:
+    """The race: early replies say nothing of the wave's requests sent after them."""
+    requests = Requests(account(1000), clock)
+    for _ in range(5):
+        requests.send(1)
+        assert len(await requests.admitted()) == 1
+        requests.answer(await requests.admitted())
+    requests.send(FIRST_WAVE)  # 3 complete the wave; the other 5 wait for its replies
+    assert len(await requests.admitted()) == 3
 
 
 async def test_a_request_given_up_while_held_back_leaves_no_hole_in_the_wave(
