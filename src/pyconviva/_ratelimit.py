@@ -21,6 +21,10 @@ once, so callers that arrive together queue in arrival order instead of racing f
 tokens; a waiter that a pause moved wakes up, sees its new turn, and waits again. A waiter held
 back by a cold budget's first wave (see :class:`RateLimiter`) waits instead for the limiter to
 admit it, which happens when the replies of that wave are all in: an event, not a time.
+
+A limiter made with ``shared=`` also counts the bookings and pauses of the host's other
+processes, kept in a locked file (:mod:`pyconviva._shared_budget`): while booking, the other
+processes' bookings join its buckets, and only its own stay there afterwards.
 """
 
 from __future__ import annotations
@@ -28,9 +32,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import threading
+import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import accumulate
+from pathlib import Path
 
 from pyconviva._clock import Clock, SystemClock
 from pyconviva._exceptions import ConfigurationError, QueryError
@@ -43,6 +51,7 @@ from pyconviva._rules import (
     RateLimit,
     Root,
 )
+from pyconviva._shared_budget import Booking, BudgetFile, default_path
 
 __all__ = [
     "ARRIVAL_MARGIN",
@@ -177,6 +186,17 @@ class TokenBucket:
         """Tokens booked at or before ``now`` that have not come back yet."""
         self.advance(now)
         return self._totals[bisect_right(self._instants, now)] - self._totals[0]
+
+    def bookings(self) -> list[Booking]:
+        """The bookings not forgotten yet, as ``(instant, cost)``, in order of instant."""
+        totals = self._totals
+        return [(at, totals[index + 1] - totals[index]) for index, at in enumerate(self._instants)]
+
+    def load(self, bookings: Iterable[Booking]) -> None:
+        """Replace the bookings with ``bookings``, ``(instant, cost)`` pairs in any order."""
+        ordered = sorted(bookings)
+        self._instants = [at for at, _ in ordered]
+        self._totals = list(accumulate((cost for _, cost in ordered), initial=0.0))
 
     def reserve(self, cost: float, now: float) -> float:
         """Book ``cost`` tokens as early as allowed; the seconds to wait before sending (0: now)."""
@@ -373,9 +393,23 @@ class RateLimiter:
             a pause nobody waits out, as after a 429 that ends its call, is not reported):
             ``budget`` is ``"historical"``, ``"real-time"`` or ``"per-IP"``. For progress
             displays; may also be set later as the ``on_pause`` attribute.
+        shared: share the budgets with the host's other processes (cron jobs, a scheduler's
+            workers) through a file: ``True`` uses ``$XDG_CACHE_HOME/pyconviva/rate-budget.json``
+            (else ``~/.cache/pyconviva/rate-budget.json``), a path names the file. ``None`` (the
+            default) or ``False``: the budgets are this limiter's alone. POSIX only.
 
     Thread-safe: every method holds a lock only while booking. One per client, never global;
     clients given the same instance share its budgets, its pauses and its estimates.
+
+    Limiters of several processes given the same ``shared`` file book from one budget: while
+    booking, a limiter holds a lock on the file and counts the bookings of every process there
+    with its own, so together they never book more than a window holds; a 429 without
+    ``Retry-After`` in one process closes the budget for all of them until it opens (requests
+    another process had already queued keep their turn). Each process keeps its own AIMD
+    estimate and slow start. Give every process the same budgets. The file keeps wall-clock
+    times, so a shared limiter books on the real clock: a client on another clock (a
+    ``VirtualClock``) is refused. A corrupt or unreadable file is logged once at WARNING and
+    never stops a job.
     """
 
     def __init__(
@@ -387,6 +421,7 @@ class RateLimiter:
         scale: float = 1.0,
         margin: float = ARRIVAL_MARGIN,
         on_pause: PauseListener | None = None,
+        shared: bool | str | os.PathLike[str] | None = None,
     ) -> None:
         if not scale > 0:
             raise ConfigurationError(f"rate limit scale must be above 0, got {scale!r}")
@@ -403,6 +438,7 @@ class RateLimiter:
         self._waiting: list[_Ticket] = []  # booked for later: a pause may move them
         self._held: list[_Ticket] = []  # held back by slow start, in arrival order
         self.on_pause = on_pause
+        self._shared = _budget_file(shared)
 
     @classmethod
     def disabled(cls, *, on_pause: PauseListener | None = None) -> RateLimiter:
@@ -411,7 +447,8 @@ class RateLimiter:
 
     def __repr__(self) -> str:
         budgets = [*self._roots.values(), self._per_ip]
-        return f"RateLimiter({', '.join(f'{b.name}={b.bucket!r}' for b in budgets)})"
+        shared = "" if self._shared is None else f", shared={str(self._shared.path)!r}"
+        return f"RateLimiter({', '.join(f'{b.name}={b.bucket!r}' for b in budgets)}{shared})"
 
     def reserve(self, root: Root | None, cost: int, now: float) -> float:
         """Book a request of ``cost`` on ``root``; the seconds to wait before sending it.
@@ -453,9 +490,10 @@ class RateLimiter:
                 opens = now + retry_after
             else:
                 if news and now + blamed.pause > blamed.closed_until:
-                    if blamed.closed_until <= now:
-                        blamed.announced = False  # a new pause: announced when someone waits
-                    blamed.closed_until = now + blamed.pause
+                    _close(blamed, now + blamed.pause, now)
+                    if self._shared is not None:
+                        with self._shared.session() as books:
+                            books.close(blamed.name, blamed.closed_until)
                     if self._move_waiting(blamed, now):
                         self._awaited(blamed, now, effects)
                 opens = max(now, blamed.closed_until)
@@ -563,6 +601,39 @@ class RateLimiter:
 
     def _book(self, budgets: tuple[_Budget, ...], cost: int, now: float) -> float:
         """Book ``cost`` on every budget at the first instant all allow; that instant."""
+        if self._shared is not None:
+            return self._book_shared(self._shared, budgets, cost, now)
+        return self._book_here(budgets, cost, now)
+
+    def _book_shared(
+        self, shared: BudgetFile, budgets: tuple[_Budget, ...], cost: int, now: float
+    ) -> float:
+        """:meth:`_book`, counting the other processes' bookings and pauses in the shared file;
+        this limiter's own bookings stay in its buckets and go to the file.
+
+        The file lock is taken only under the limiter's lock, never the other way round.
+        """
+        with shared.session() as books:
+            own: list[tuple[_Budget, TokenBucket, list[Booking]]] = []
+            for budget in budgets:
+                # No pause lasts longer than this limiter's own would: a wrong clock or a
+                # damaged file cannot close a budget for longer.
+                closed = min(books.closed_until(budget.name), now + budget.pause)
+                if closed > max(now, budget.closed_until):
+                    _close(budget, closed, now)
+                if budget.bucket is not None:
+                    mine = budget.bucket.bookings()
+                    budget.bucket.load([*mine, *books.others(budget.name)])
+                    own.append((budget, budget.bucket, mine))
+            at = self._book_here(budgets, cost, now)
+            for budget, bucket, mine in own:
+                mine.append((at, cost))
+                bucket.load(mine)
+                books.keep(budget.name, mine, returned_before=now - bucket.window - bucket.margin)
+        return at
+
+    def _book_here(self, budgets: tuple[_Budget, ...], cost: int, now: float) -> float:
+        """:meth:`_book` on this limiter's books alone."""
         start = max([now, *(budget.closed_until for budget in budgets)])
         buckets = [budget.bucket for budget in budgets if budget.bucket is not None]
         for bucket in buckets:
@@ -646,6 +717,28 @@ def _bucket(limit: RateLimit, scale: float, margin: float) -> TokenBucket:
     return TokenBucket(capacity, capacity / limit.period, margin=margin)
 
 
+def _budget_file(shared: bool | str | os.PathLike[str] | None) -> BudgetFile | None:
+    """The file a limiter's ``shared`` argument names; ``None`` when it shares nothing."""
+    if shared is None or shared is False:
+        return None
+    if shared is not True and not isinstance(shared, (str, os.PathLike)):
+        raise ConfigurationError(
+            f"rate limiter shared={shared!r}: pass True (a file in the user's cache dir), the "
+            "path of the file every process shares, or None"
+        )
+    path = default_path() if shared is True else Path(shared)
+    # The limiter's times are monotonic, which processes do not share; the file keeps epoch
+    # seconds, this far ahead of them.
+    return BudgetFile(path, offset=time.time() - time.monotonic())
+
+
+def _close(budget: _Budget, until: float, now: float) -> None:
+    """Close ``budget`` until ``until``, later than it was closed."""
+    if budget.closed_until <= now:
+        budget.announced = False  # a new pause: announced when someone waits
+    budget.closed_until = until
+
+
 def _lower(budget: _Budget, now: float) -> None:
     budget.lowered_at = now
     if budget.bucket is not None:
@@ -691,6 +784,7 @@ class SyncRateLimiter:
     def __init__(self, limiter: RateLimiter | None = None, *, clock: Clock | None = None) -> None:
         self.limiter = limiter if limiter is not None else RateLimiter()
         self._clock = clock if clock is not None else SystemClock()
+        _check_clock(self.limiter, self._clock)
 
     def acquire(self, root: Root | None, cost: int = 1) -> Slot:
         """Wait until a request of ``cost`` on ``root`` may be sent; its slot, to release once
@@ -721,6 +815,7 @@ class AsyncRateLimiter:
     def __init__(self, limiter: RateLimiter | None = None, *, clock: Clock | None = None) -> None:
         self.limiter = limiter if limiter is not None else RateLimiter()
         self._clock = clock if clock is not None else SystemClock()
+        _check_clock(self.limiter, self._clock)
 
     async def acquire(self, root: Root | None, cost: int = 1) -> Slot:
         """Wait until a request of ``cost`` on ``root`` may be sent; its slot, to release once
@@ -737,6 +832,17 @@ class AsyncRateLimiter:
             limiter._release(ticket, clock.monotonic())
             raise
         return Slot(limiter, ticket, clock, clock.monotonic() - started)
+
+
+def _check_clock(limiter: RateLimiter, clock: Clock) -> None:
+    """Refuse a clock other than the real one for a limiter shared between processes: its
+    bookings are converted to wall-clock times that the processes compare."""
+    if limiter._shared is not None and abs(clock.monotonic() - time.monotonic()) > 1.0:
+        raise ConfigurationError(
+            f"a RateLimiter shared between processes (shared=) books on the real clock, and the "
+            f"clock {clock!r} keeps another time; use the real clock (the default) with it, or "
+            "an unshared RateLimiter with a virtual clock"
+        )
 
 
 async def _admission(limiter: RateLimiter, ticket: _Ticket) -> None:
