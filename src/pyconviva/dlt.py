@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pyconviva import ConvivaAPI, QuerySpec, RateLimiter
+from pyconviva._dataset._units import query_pairs, refuse_repeated
 from pyconviva._exceptions import MissingDependencyError, QueryError
 from pyconviva._query import GroupBy, build_metrics_query, to_instant
 from pyconviva._rules import HISTORICAL, HISTORICAL_SETTLE_DELAY, parse_granularity
@@ -80,26 +81,11 @@ class _Table:
 def _tables(
     metrics: str | Sequence[str | Sequence[str]], group_bys: Sequence[GroupBy]
 ) -> list[_Table]:
-    selections = [metrics] if isinstance(metrics, str) else list(metrics)
-    if not selections or not group_bys:
-        raise QueryError(
-            "conviva_source needs at least one metric and one group-by; pass e.g. "
-            "metrics=['attempts'] and group_bys=[None, 'isp'] (None: not grouped)",
-            argument="metrics" if not selections else "group_bys",
-        )
-    tables = []
-    for selection in selections:
-        names = (selection,) if isinstance(selection, str) else tuple(selection)
-        for group in group_bys:
-            tables.append(_Table(names, group, _table_name(names, group)))
-    seen = [t.name for t in tables]
-    repeated = sorted({name for name in seen if seen.count(name) > 1})
-    if repeated:
-        raise QueryError(
-            f"metrics/group_bys name the same table twice: {', '.join(repeated)}; list each "
-            "metric selection and group-by once",
-            argument="group_bys",
-        )
+    tables = [
+        _Table(names, group, _table_name(names, group))
+        for names, group in query_pairs(metrics, group_bys)
+    ]
+    refuse_repeated([table.name for table in tables], "table")
     return tables
 
 

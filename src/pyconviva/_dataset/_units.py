@@ -34,6 +34,8 @@ __all__ = [
     "grid_floor",
     "on_grid",
     "plan_units",
+    "query_pairs",
+    "refuse_repeated",
 ]
 
 DAY = timedelta(days=1)
@@ -90,22 +92,32 @@ def export_queries(metrics: object, group_bys: object) -> list[ExportQuery]:
     checked where each query is built; here only their shape, so that a wrong type is a
     ``QueryError`` too.
     """
+    queries = [
+        ExportQuery(names, group, _UNSAFE.sub("_", f"{'+'.join(names)}__{_group_label(group)}"))
+        for names, group in query_pairs(metrics, group_bys)
+    ]
+    refuse_repeated([query.stem for query in queries], "file")
+    return queries
+
+
+def query_pairs(metrics: object, group_bys: object) -> list[tuple[tuple[str, ...], GroupBy]]:
+    """Every (metric selection, group-by) pair, selections first, once the shapes of both
+    arguments are checked (``QueryError`` naming the argument otherwise): what an export's
+    files and the dlt source's tables are made of."""
     selections = _selections(metrics)
     groups = _group_bys(group_bys)
-    queries = []
-    for names in selections:
-        for group in groups:
-            stem = f"{'+'.join(names)}__{_group_label(group)}"
-            queries.append(ExportQuery(names, group, _UNSAFE.sub("_", stem)))
-    stems = [q.stem for q in queries]
-    repeated = sorted({s for s in stems if stems.count(s) > 1})
+    return [(names, group) for names in selections for group in groups]
+
+
+def refuse_repeated(names: Sequence[str], what: str) -> None:
+    """A ``QueryError`` when two pairs would go to the same ``what`` (a file, a table)."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise QueryError(
-            f"metrics/group_bys name the same file twice: {', '.join(repeated)}; list each "
+            f"metrics/group_bys name the same {what} twice: {', '.join(repeated)}; list each "
             "metric selection and group-by once",
             argument="group_bys",
         )
-    return queries
 
 
 _METRICS_FIX = (
