@@ -56,6 +56,7 @@ from pyconviva._shared_budget import Booking, BudgetFile, default_path
 __all__ = [
     "ARRIVAL_MARGIN",
     "FIRST_WAVE",
+    "FIRST_WAVE_PATIENCE",
     "FULL_WINDOW_PAUSE",
     "AsyncRateLimiter",
     "PauseListener",
@@ -86,6 +87,11 @@ _DECREASE = 0.5
 # for more (see RateLimiter): get_many's default concurrency, so that a batch's first requests
 # still go out together, and single calls or small splits are never held back.
 FIRST_WAVE = 8
+
+# Seconds a whole first wave waits for its last replies. A 429 is the cheapest reply a server
+# makes, back within a round trip; a reply still out after this is a slow query, not a refusal,
+# and the requests held back go (a 429 coming later still cools the budget).
+FIRST_WAVE_PATIENCE = 2.0
 
 PauseListener = Callable[[float, str], object]
 """``on_pause(seconds, budget)``: a pause began; ``budget`` is ``"historical"``, ``"real-time"``
@@ -219,38 +225,53 @@ class _FirstWave:
     A budget is *cold* when this limiter knows nothing of the account's window: at first, after
     a 429, and after a window in which this limiter sent nothing. Then the first
     :data:`FIRST_WAVE` requests (filter-weighted, like the bucket's costs) go together, and the
-    rest wait until every reply of that wave is in. No 429 among them: the budget is *warm*,
-    and requests go as the bucket allows. A 429 cools it: after the pause, a new first wave.
-    One wave, not a doubling series: every wave waits for its slowest reply, and one slow
-    query in each of several waves would cost more than the few 429s the later waves save.
+    rest wait until every reply of that wave is in, or for :data:`FIRST_WAVE_PATIENCE` seconds
+    after the wave was whole. No 429 among them: the budget is *warm*, and requests go as the
+    bucket allows. A 429 cools it: after the pause, a new first wave. One wave, not a doubling
+    series: every wave waits for its slowest reply, and one slow query in each of several waves
+    would cost more than the few 429s the later waves save.
     """
 
-    __slots__ = ("id", "open", "sent", "warm")
+    __slots__ = ("id", "open", "sent", "warm", "whole_at")
 
     def __init__(self) -> None:
         self.id = 0
         self.sent = 0  # the cost sent in the wave
         self.open = 0  # the part of it whose replies are not in yet
+        self.whole_at = math.inf  # when the wave was whole
         self.warm = False
 
     def cool(self) -> None:
         """Probe again with a new first wave (the one under way, if any, is forgotten)."""
         self.id += 1
         self.sent = self.open = 0
+        self.whole_at = math.inf
         self.warm = False
 
-    def room(self, cost: int, limit: float) -> bool:
-        """Whether a request of ``cost`` may go now (joining the wave when cold)."""
-        if not self.warm and limit <= FIRST_WAVE:
-            self.warm = True  # a window no larger than the wave: the bucket alone paces it
-        return self.warm or self.sent == 0 or self.sent + cost <= FIRST_WAVE
+    def room(self, cost: int, limit: float, now: float) -> bool:
+        """Whether a request of ``cost`` may go at ``now`` (joining the wave when cold)."""
+        if not self.warm and (limit <= FIRST_WAVE or self.patience_left(now) == 0.0):
+            # A window no larger than the wave needs no probe (the bucket alone paces it); a
+            # wave whose last replies are slow queries has shown what it could.
+            self.warm = True
+        # A request too costly for what is left of the wave goes once the replies are in.
+        fits = self.sent + cost <= FIRST_WAVE or (self.sent < FIRST_WAVE and self.open == 0)
+        return self.warm or fits
 
-    def join(self, cost: int) -> int | None:
-        """Count a request in the wave; the wave's id (``None``: warm, no wave)."""
+    def patience_left(self, now: float) -> float | None:
+        """Seconds the whole wave still waits for its last replies (``None``: not whole)."""
+        if self.whole_at == math.inf:
+            return None
+        return max(0.0, self.whole_at + FIRST_WAVE_PATIENCE - now)
+
+    def join(self, cost: int, now: float) -> int | None:
+        """Count a request sent at ``now`` in the wave; its id (``None``: warm, no wave)."""
         if self.warm:
             return None
         self.sent += cost
         self.open += cost
+        if self.sent >= FIRST_WAVE and self.whole_at == math.inf:
+            self.whole_at = now
         return self.id
 
     def settled(self, wave: int, cost: int) -> None:
@@ -292,7 +313,7 @@ class _Budget:
             return True
         if bucket.idle(now):  # nothing of ours in the window: what it taught is stale
             wave.cool()
-        return wave.room(cost, bucket.limit)
+        return wave.room(cost, bucket.limit, now)
 
     def cool(self) -> None:
         """A 429 for this budget: slow start begins again."""
@@ -365,7 +386,9 @@ class RateLimiter:
       still lowers the estimate, so a server that keeps refusing cannot draw a hot loop.
     - *Slow start on a cold account budget.* Until replies have shown room in the window, a
       first wave of :data:`FIRST_WAVE` (8) requests goes alone; the rest wait until every reply
-      of that wave is in, and then, if none was a 429, go as the bucket allows. So when another
+      of that wave is in (or, for a reply that is slow to come, :data:`FIRST_WAVE_PATIENCE`,
+      2 s: a 429 comes back within a round trip, a reply slower than that is a slow query),
+      and then, if none was a 429, go as the bucket allows. So when another
       consumer has nearly filled the window, the 429s drawn are at most the first wave's
       overflow: without the wave, the workers whose first replies came back early would send
       again before the 429s of the others arrived. A budget is cold at first, after a 429, and
@@ -552,6 +575,24 @@ class RateLimiter:
             ticket.wake = wake
             return True
 
+    def _patience_left(self, ticket: _Ticket, now: float) -> float | None:
+        """Seconds until a held-back ticket's first waves stop waiting for their last replies
+        (``None``: nothing to wait for but replies, whenever they come)."""
+        with self._lock:
+            lefts = [
+                left
+                for budget in ticket.budgets
+                if budget.first_wave is not None and (left := budget.first_wave.patience_left(now))
+            ]
+        return min(lefts, default=None)
+
+    def _recheck(self, now: float) -> None:
+        """Admit the held-back tickets that the time passed lets go."""
+        effects = _Effects()
+        with self._lock:
+            self._admit_held(now, effects)
+        self._carry_out(effects)
+
     def _release(self, ticket: _Ticket, now: float) -> None:
         """The request's outcome is in (or it was given up before being sent): its wave may
         end, letting held-back requests go. Safe to call more than once."""
@@ -589,7 +630,8 @@ class RateLimiter:
             ticket.waves = tuple(
                 (first_wave, wave)
                 for first_wave in (budget.first_wave for budget in ticket.budgets)
-                if first_wave is not None and (wave := first_wave.join(ticket.cost)) is not None
+                if first_wave is not None
+                and (wave := first_wave.join(ticket.cost, now)) is not None
             )
             ticket.at = self._book(ticket.budgets, ticket.cost, now)
             if ticket.at > now:
@@ -796,7 +838,10 @@ class SyncRateLimiter:
             if ticket.at == math.inf:
                 admitted = threading.Event()
                 if limiter._wake_when_admitted(ticket, admitted.set):
-                    admitted.wait()
+                    # Replies admit it; so does the first wave's patience running out (a wait in
+                    # real time, re-checked on the client's clock).
+                    while not admitted.wait(limiter._patience_left(ticket, clock.monotonic())):
+                        limiter._recheck(clock.monotonic())
             # A pause that began meanwhile moves the booking: wait again for the new turn.
             while (wait := ticket.at - clock.monotonic()) > 0:
                 clock.sleep(wait)
@@ -825,7 +870,7 @@ class AsyncRateLimiter:
         ticket = limiter._ticket(root, cost, started)
         try:
             if ticket.at == math.inf:
-                await _admission(limiter, ticket)
+                await _admission(limiter, ticket, clock)
             while (wait := ticket.at - clock.monotonic()) > 0:
                 await clock.async_sleep(wait)
         except BaseException:
@@ -845,8 +890,9 @@ def _check_clock(limiter: RateLimiter, clock: Clock) -> None:
         )
 
 
-async def _admission(limiter: RateLimiter, ticket: _Ticket) -> None:
-    """Suspend until slow start admits ``ticket``; the admission may come from any thread."""
+async def _admission(limiter: RateLimiter, ticket: _Ticket, clock: Clock) -> None:
+    """Suspend until slow start admits ``ticket``; the admission may come from any thread, or
+    from the first wave's patience running out (as in :meth:`SyncRateLimiter.acquire`)."""
     import asyncio  # only async callers pay for it (see SystemClock.async_sleep)
 
     loop = asyncio.get_running_loop()
@@ -861,4 +907,9 @@ async def _admission(limiter: RateLimiter, ticket: _Ticket) -> None:
             loop.call_soon_threadsafe(settle)
 
     if limiter._wake_when_admitted(ticket, wake):
-        await admitted
+        while ticket.at == math.inf:
+            patience = limiter._patience_left(ticket, clock.monotonic())
+            try:
+                await asyncio.wait_for(asyncio.shield(admitted), patience)
+            except asyncio.TimeoutError:
+                limiter._recheck(clock.monotonic())

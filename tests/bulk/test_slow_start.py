@@ -15,16 +15,20 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import httpx2
+import pytest
 
 from pyconviva import (
     AsyncConvivaAPI,
+    Clock,
     ConvivaAPI,
     MetricsResult,
     QuerySpec,
     RateLimit,
     RateLimiter,
+    SystemClock,
+    _ratelimit,
 )
-from pyconviva._ratelimit import FIRST_WAVE, AsyncRateLimiter, Slot
+from pyconviva._ratelimit import FIRST_WAVE, AsyncRateLimiter, Slot, SyncRateLimiter
 from pyconviva._rules import HISTORICAL, REAL_TIME
 from pyconviva.testing import VirtualClock
 
@@ -34,7 +38,7 @@ NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 class Requests:
     """Tasks that each acquire a slot and hold it until :meth:`answer` says their reply is in."""
 
-    def __init__(self, limiter: RateLimiter, clock: VirtualClock) -> None:
+    def __init__(self, limiter: RateLimiter, clock: Clock) -> None:
         self._waiter = AsyncRateLimiter(limiter, clock=clock)
         self._tasks: list[asyncio.Task[Slot]] = []
         self._answered: set[int] = set()
@@ -139,6 +143,40 @@ async def test_replies_that_came_back_before_the_wave_was_whole_are_not_enough(
         requests.answer(await requests.admitted())
     requests.send(FIRST_WAVE)  # 3 complete the wave; the other 5 wait for its replies
     assert len(await requests.admitted()) == 3
+
+
+async def test_a_request_too_costly_for_the_rest_of_the_wave_goes_once_the_replies_are_in(
+    clock: VirtualClock,
+) -> None:
+    waiter = AsyncRateLimiter(account(1000), clock=clock)
+    with await waiter.acquire(HISTORICAL, 5):
+        pass
+    costly = asyncio.create_task(waiter.acquire(HISTORICAL, 5))  # 5 + 5 > FIRST_WAVE
+    (await costly).release()
+
+
+async def test_a_whole_wave_waits_for_its_slow_replies_only_so_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reply still out after the patience is a slow query, not a 429 on its way."""
+    monkeypatch.setattr(_ratelimit, "FIRST_WAVE_PATIENCE", 0.05)
+    requests = Requests(account(1000), SystemClock())
+    requests.send(FIRST_WAVE + 2)
+    assert await requests.admitted() == list(range(FIRST_WAVE))
+    requests.answer(list(range(FIRST_WAVE - 1)))  # the last reply of the wave is slow
+    assert await requests.admitted() == [FIRST_WAVE - 1]
+    await asyncio.sleep(0.2)  # real time: the patience is measured on the client's clock
+    assert await requests.admitted() == [FIRST_WAVE - 1, FIRST_WAVE, FIRST_WAVE + 1]
+
+
+def test_a_sync_waiter_held_back_goes_when_the_patience_runs_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_ratelimit, "FIRST_WAVE_PATIENCE", 0.05)
+    waiter = SyncRateLimiter(account(1000), clock=SystemClock())
+    first_wave = [waiter.acquire(HISTORICAL) for _ in range(FIRST_WAVE)]  # none answered
+    waiter.acquire(HISTORICAL).release()  # held back, then let go after 0.05 s
+    assert not any(slot._ticket.released for slot in first_wave)
 
 
 async def test_a_request_given_up_while_held_back_leaves_no_hole_in_the_wave(
