@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 
 import httpx2
 import pytest
@@ -22,7 +21,6 @@ from pyconviva import (
     Clock,
     ConvivaAPI,
     MetricsResult,
-    QuerySpec,
     RateLimit,
     RateLimiter,
     SystemClock,
@@ -31,8 +29,7 @@ from pyconviva import (
 from pyconviva._ratelimit import FIRST_WAVE, AsyncRateLimiter, Slot, SyncRateLimiter
 from pyconviva._rules import HISTORICAL, REAL_TIME
 from pyconviva.testing import VirtualClock
-
-NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
+from tests.bulk.test_shared_budget import one_hour_queries
 
 
 class Requests:
@@ -239,16 +236,6 @@ def reply(request: httpx2.Request, status: int) -> httpx2.Response:
     return httpx2.Response(200, json={"time_series": [], "total": {}}, request=request)
 
 
-def hours(count: int) -> list[QuerySpec]:
-    end = NOW.replace(hour=0)
-    return [
-        QuerySpec.historical(
-            "attempts", time_range=(end - timedelta(hours=k + 1), end - timedelta(hours=k))
-        )
-        for k in range(count)
-    ]
-
-
 def test_sync_batch_into_a_nearly_full_window_draws_only_the_first_waves_overflow(
     clock: VirtualClock,
 ) -> None:
@@ -261,7 +248,7 @@ def test_sync_batch_into_a_nearly_full_window_draws_only_the_first_waves_overflo
         return reply(request, status)
 
     with ConvivaAPI("key", "id", transport=httpx2.MockTransport(answer), clock=clock) as api:
-        batch = api.get_many(hours(BATCH))
+        batch = api.get_many(one_hour_queries(BATCH))
     assert [type(outcome) for outcome in batch] == [MetricsResult] * BATCH
     assert window.statuses.count(429) == FIRST_WAVE - ROOM
 
@@ -281,6 +268,6 @@ async def test_async_batch_into_a_nearly_full_window_draws_only_the_first_waves_
     async with AsyncConvivaAPI(
         "key", "id", transport=httpx2.MockTransport(answer), clock=clock
     ) as api:
-        batch = await api.get_many(hours(BATCH))
+        batch = await api.get_many(one_hour_queries(BATCH))
     assert [type(outcome) for outcome in batch] == [MetricsResult] * BATCH
     assert window.statuses.count(429) == FIRST_WAVE - ROOM
