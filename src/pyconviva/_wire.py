@@ -9,11 +9,12 @@ of its connection pool is given at most the time left (:func:`bound_sockets`,
 :func:`deadline`): a trickle then ends in ``httpx2.ReadTimeout`` at the deadline, between two
 bytes of the headers or of the body alike.
 
-**The size.** The API never sends a reply over 5,700,000 bytes: it answers 413 instead. A reply
-is read raw and decoded (gzip, deflate) in bounded steps, and reading stops at
-:data:`REPLY_SIZE_CAP` decoded bytes, twice the API's cap: the headroom keeps any reply the API
-could send (whose cap may be counted before some encoding) while a gzip bomb that expands 1000
-times is stopped after 11.4 MB, not decoded in full. A success reply over the cap is an
+**The size.** The API never sends a reply over 5,700,000 bytes: it answers 413 instead. A coded
+reply is read raw and decoded (gzip, deflate) in bounded steps, one with no coding is counted
+as it arrives, and reading stops at :data:`REPLY_SIZE_CAP` decoded bytes, twice the API's cap:
+the headroom keeps any reply the API could send (whose cap may be counted before some
+encoding) while a gzip bomb that expands 1000 times is stopped after 11.4 MB, not decoded in
+full. A success reply over the cap is an
 :class:`~pyconviva.UnexpectedResponseError`; an error reply keeps its status and the first
 :data:`ERROR_BODY_CAP` bytes of its body, which is all its message needs.
 """
@@ -24,7 +25,7 @@ import asyncio
 import sys
 import time
 import zlib
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, NoReturn, TypeVar
@@ -120,6 +121,8 @@ class _DeadlineStream(httpcore2.NetworkStream):
         )
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:  # h11 ends each request with empty writes: nothing to send or to bound
+            return
         _before_deadline(
             lambda left: self._stream.write(buffer, left), timeout, httpcore2.WriteTimeout
         )
@@ -206,7 +209,8 @@ class BodyReader:
             zlib.decompressobj(_ZLIB_FORMATS[coding])
             for coding in reversed(_codings(content_encoding))
         ]
-        self._body = bytearray()
+        self._pieces: list[bytes] = []
+        self._size = 0
         self.complete = True
 
     def feed(self, chunk: bytes) -> bool:
@@ -226,7 +230,7 @@ class BodyReader:
                 self._keep(piece)
 
     def body(self) -> bytes:
-        return bytes(self._body)
+        return b"".join(self._pieces)
 
     def _decoded(self, data: bytes, depth: int) -> Iterator[bytes]:
         """``data`` through the decoders from ``depth`` on, in pieces of at most ``_STEP``."""
@@ -255,12 +259,12 @@ class BodyReader:
         )
 
     def _keep(self, piece: bytes) -> None:
-        room = self._cap - len(self._body)
+        room = self._cap - self._size
         if len(piece) > room:
-            self._body += piece[:room]
+            piece = piece[:room]
             self.complete = False
-        else:
-            self._body += piece
+        self._pieces.append(piece)
+        self._size += len(piece)
 
 
 def _codings(content_encoding: str) -> list[str]:
@@ -269,10 +273,65 @@ def _codings(content_encoding: str) -> list[str]:
     return [coding for coding in named if coding in _ZLIB_FORMATS]
 
 
+class _Room:
+    """What is left of a size cap as a body with no coding arrives."""
+
+    def __init__(self, cap: int) -> None:
+        self.left = cap
+        self.complete = True  # False once a byte past the cap has arrived
+
+    def fit(self, chunk: bytes) -> bytes:
+        """``chunk``, or as much of it as still fits."""
+        if len(chunk) > self.left:
+            self.complete = False
+            chunk = chunk[: self.left]
+        self.left -= len(chunk)
+        return chunk
+
+
+# A reply with no coding (most are) is read by httpx2 itself, ``Response.read`` through one of
+# these in place of its stream: no step-wise decoder, no second Response, the raw chunks joined
+# once (a reply in one chunk is not copied at all), and still never more than the cap.
+class _CappedStream(httpx2.SyncByteStream):
+    def __init__(self, stream: httpx2.SyncByteStream, room: _Room) -> None:
+        self._stream = stream
+        self._room = room
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._stream:
+            yield self._room.fit(chunk)
+            if not self._room.complete:
+                return
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class _AsyncCappedStream(httpx2.AsyncByteStream):
+    def __init__(self, stream: httpx2.AsyncByteStream, room: _Room) -> None:
+        self._stream = stream
+        self._room = room
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield self._room.fit(chunk)
+            if not self._room.complete:
+                return
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
 def read_reply(response: httpx2.Response, description: str) -> httpx2.Response:
     """The reply of a response sent with ``stream=True``, decoded and within the size cap."""
     if response.is_stream_consumed:  # a transport that built it from bytes (a mock)
         return _checked(response, response.content, description)
+    stream = response.stream
+    if isinstance(stream, httpx2.SyncByteStream) and _uncoded(response):
+        room = _Room(_cap(response))
+        response.stream = _CappedStream(stream, room)
+        response.read()
+        return _kept(response, room, description)
     reader = _reader(response)
     for chunk in response.iter_raw():
         if not reader.feed(chunk):
@@ -284,6 +343,12 @@ async def aread_reply(response: httpx2.Response, description: str) -> httpx2.Res
     """:func:`read_reply` for a response of the async client."""
     if response.is_stream_consumed:
         return _checked(response, response.content, description)
+    stream = response.stream
+    if isinstance(stream, httpx2.AsyncByteStream) and _uncoded(response):
+        room = _Room(_cap(response))
+        response.stream = _AsyncCappedStream(stream, room)
+        await response.aread()
+        return _kept(response, room, description)
     reader = _reader(response)
     async for chunk in response.aiter_raw():
         if not reader.feed(chunk):
@@ -291,9 +356,19 @@ async def aread_reply(response: httpx2.Response, description: str) -> httpx2.Res
     return _settled(response, reader, description)
 
 
+def _uncoded(response: httpx2.Response) -> bool:
+    """No content coding: the raw body is the body, and httpx2 may read it as it is."""
+    return "content-encoding" not in response.headers
+
+
+def _cap(response: httpx2.Response) -> int:
+    return REPLY_SIZE_CAP if response.is_success else ERROR_BODY_CAP
+
+
 def _reader(response: httpx2.Response) -> BodyReader:
-    cap = REPLY_SIZE_CAP if response.is_success else ERROR_BODY_CAP
-    return BodyReader(response.headers.get("content-encoding", ""), response.request, cap)
+    return BodyReader(
+        response.headers.get("content-encoding", ""), response.request, _cap(response)
+    )
 
 
 def _checked(response: httpx2.Response, body: bytes, description: str) -> httpx2.Response:
@@ -302,10 +377,26 @@ def _checked(response: httpx2.Response, body: bytes, description: str) -> httpx2
     return response
 
 
+def _kept(response: httpx2.Response, room: _Room, description: str) -> httpx2.Response:
+    """A reply with no coding, read by httpx2 through a :class:`_Room`: itself, unless it
+    overflowed (a success is then refused; an error keeps the start of its body)."""
+    if room.complete:
+        return response
+    if response.is_success:
+        _refuse(response, description)
+    return _rebuilt(response, response.content)
+
+
 def _settled(response: httpx2.Response, reader: BodyReader, description: str) -> httpx2.Response:
     reader.finish()
     if not reader.complete and response.is_success:
         _refuse(response, description)
+    return _rebuilt(response, reader.body())
+
+
+def _rebuilt(response: httpx2.Response, body: bytes) -> httpx2.Response:
+    """``response`` with ``body``, decoded or cut short: the headers that described the raw
+    body are left out."""
     headers = [
         (name, value)
         for name, value in response.headers.multi_items()
@@ -314,7 +405,7 @@ def _settled(response: httpx2.Response, reader: BodyReader, description: str) ->
     return httpx2.Response(
         response.status_code,
         headers=headers,
-        content=reader.body(),
+        content=body,
         request=response.request,
         extensions=response.extensions,
     )

@@ -83,7 +83,9 @@ def test_a_pause_from_another_limiter_is_announced_where_a_request_waits_it_out(
     paused: list[str] = []
     second.on_pause = lambda seconds, budget: paused.append(budget)
     with SyncRateLimiter(second, clock=SkippingClock()).acquire(HISTORICAL) as slot:
-        assert WINDOW - 30 < slot.waited <= WINDOW
+        # Each limiter converts to wall-clock time with its own offset, taken when it was made:
+        # the two may differ by a few milliseconds.
+        assert WINDOW - 30 < slot.waited <= WINDOW + 0.1
     assert paused == ["historical"]
 
 
