@@ -264,14 +264,15 @@ class _FirstWave:
             return None
         return max(0.0, self.whole_at + FIRST_WAVE_PATIENCE - now)
 
-    def join(self, cost: int, now: float) -> int | None:
-        """Count a request sent at ``now`` in the wave; its id (``None``: warm, no wave)."""
+    def join(self, cost: int, at: float) -> int | None:
+        """Count a request booked to go at ``at`` in the wave; its id (``None``: warm, no
+        wave)."""
         if self.warm:
             return None
         self.sent += cost
         self.open += cost
         if self.sent >= FIRST_WAVE and self.whole_at == math.inf:
-            self.whole_at = now
+            self.whole_at = at  # the patience counts from when the wave's last request goes
         return self.id
 
     def settled(self, wave: int, cost: int) -> None:
@@ -627,13 +628,13 @@ class RateLimiter:
                 blocked.update(lacking)
                 held.append(ticket)
                 continue
+            ticket.at = self._book(ticket.budgets, ticket.cost, now)
             ticket.waves = tuple(
                 (first_wave, wave)
                 for first_wave in (budget.first_wave for budget in ticket.budgets)
                 if first_wave is not None
-                and (wave := first_wave.join(ticket.cost, now)) is not None
+                and (wave := first_wave.join(ticket.cost, ticket.at)) is not None
             )
-            ticket.at = self._book(ticket.budgets, ticket.cost, now)
             if ticket.at > now:
                 self._waiting.append(ticket)
                 for budget in ticket.budgets:
