@@ -818,16 +818,21 @@ class Slot:
         self.release()
 
 
-class SyncRateLimiter:
-    """Blocks the calling thread until a request may go; the lock is never held while sleeping.
-
-    ``clock`` measures (``monotonic``) and waits (``sleep``); default: real time.
-    """
+class _Waiter:
+    """What both waiters hold: the limiter (a new one by default) and the clock that measures
+    and waits (default: real time)."""
 
     def __init__(self, limiter: RateLimiter | None = None, *, clock: Clock | None = None) -> None:
         self.limiter = limiter if limiter is not None else RateLimiter()
         self._clock = clock if clock is not None else SystemClock()
         _check_clock(self.limiter, self._clock)
+
+
+class SyncRateLimiter(_Waiter):
+    """Blocks the calling thread until a request may go; the lock is never held while sleeping.
+
+    ``clock`` measures (``monotonic``) and waits (``sleep``); default: real time.
+    """
 
     def acquire(self, root: Root | None, cost: int = 1) -> Slot:
         """Wait until a request of ``cost`` on ``root`` may be sent; its slot, to release once
@@ -852,16 +857,11 @@ class SyncRateLimiter:
         return Slot(limiter, ticket, clock, clock.monotonic() - started)
 
 
-class AsyncRateLimiter:
+class AsyncRateLimiter(_Waiter):
     """Suspends the calling task until a request may go; other tasks run meanwhile.
 
     ``clock`` measures (``monotonic``) and waits (``async_sleep``); default: real time.
     """
-
-    def __init__(self, limiter: RateLimiter | None = None, *, clock: Clock | None = None) -> None:
-        self.limiter = limiter if limiter is not None else RateLimiter()
-        self._clock = clock if clock is not None else SystemClock()
-        _check_clock(self.limiter, self._clock)
 
     async def acquire(self, root: Root | None, cost: int = 1) -> Slot:
         """Wait until a request of ``cost`` on ``root`` may be sent; its slot, to release once
